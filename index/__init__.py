@@ -1,0 +1,33 @@
+"""Articles → searchable index (loaders, chunking, embedding, FAISS + SQLite store)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .records import AddReport, Chunk, Document, LoadError
+from .store import CorruptIndex, IndexError_, IndexStore
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = REPO_ROOT / "examples" / "articles"
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("QA_INDEX_DIR") or REPO_ROOT / "indexes" / "default")
+
+
+def open_index(path: str | Path | None = None, create: bool = True, **kw) -> IndexStore:
+    return IndexStore(path or default_index_dir(), create=create, **kw)
+
+
+def ensure_default_index(path: str | Path | None = None) -> IndexStore:
+    """Open the index; when it is the default one and empty, build it from examples/articles."""
+    store = open_index(path)
+    if store.stats()["documents"] == 0 and EXAMPLES_DIR.exists():
+        store.add_paths([EXAMPLES_DIR])
+    return store
+
+
+__all__ = [
+    "AddReport", "Chunk", "Document", "LoadError", "IndexStore", "CorruptIndex", "IndexError_",
+    "open_index", "default_index_dir", "ensure_default_index", "EXAMPLES_DIR",
+]

@@ -1,0 +1,85 @@
+"""python -m index {add,list,remove,stats} [--index-dir DIR]"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from . import CorruptIndex, IndexError_, default_index_dir, open_index
+
+
+def _progress_bar():
+    state = {"t0": time.time(), "last": 0.0}
+
+    def cb(done, total, report):
+        now = time.time()
+        if now - state["last"] < 0.5 and done < total:
+            return
+        state["last"] = now
+        el = now - state["t0"]
+        rate = done / el if el > 0 else 0
+        eta = (total - done) / rate if rate > 0 else 0
+        width = 30
+        fill = int(width * done / total) if total else width
+        sys.stderr.write(
+            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} files  {report.chunks} chunks  "
+            f"{rate:.1f} files/s  {report.chunks / el if el else 0:.0f} chunks/s  ETA {eta:.0f}s   "
+        )
+        sys.stderr.flush()
+
+    return cb
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m index", description="Manage the article index.")
+    ap.add_argument("--index-dir", default=None, help="index folder (default: $QA_INDEX_DIR or indexes/default)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("add", help="add files or folders (recursive)")
+    a.add_argument("paths", nargs="+")
+    a.add_argument("--chunk-tokens", type=int, default=200, help="max embedder tokens per chunk (new index only)")
+    a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
+    a.add_argument("--quiet", action="store_true")
+    sub.add_parser("list", help="list indexed documents")
+    r = sub.add_parser("remove", help="remove a document")
+    r.add_argument("doc_id")
+    sub.add_parser("stats", help="index statistics")
+    for p in sub.choices.values():
+        p.add_argument("--index-dir", default=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    idir = args.index_dir or default_index_dir()
+    try:
+        if args.cmd == "add":
+            store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens)
+            skip = lambda e: sys.stderr.write(f"\nskipped {e.path}: {e.reason}\n")
+            rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
+            sys.stderr.write("\n")
+            print(
+                f"added {len(rep.added)}, replaced {len(rep.replaced)}, unchanged {len(rep.unchanged)}, "
+                f"skipped {len(rep.skipped)} files; {rep.chunks} chunks in {rep.seconds:.1f}s"
+            )
+            s = store.stats()
+            print(f"index {s['path']}: {s['documents']} documents, {s['chunks']} chunks")
+            return 0
+        store = open_index(idir, create=False)
+        if args.cmd == "list":
+            for d in store.documents():
+                print(f"{d['doc_id']}\t{d['chunks']} chunks\t{d['title']}")
+        elif args.cmd == "remove":
+            n = store.remove(args.doc_id)
+            if not n:
+                print(f"no document '{args.doc_id}' in {store.path}", file=sys.stderr)
+                return 1
+            print(f"removed {args.doc_id} ({n} chunks)")
+        elif args.cmd == "stats":
+            print(json.dumps(store.stats(), indent=2))
+        return 0
+    except (IndexError_, CorruptIndex) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Lexical (BM25) search with SQLite FTS5, in the same database as the chunk metadata.
+
+Chosen over bm25s because FTS5 updates incrementally inside the same transaction as the chunk
+rows (add / replace / remove can never disagree with the metadata, and nothing is rebuilt on
+add), it persists with the index, and its bm25() ranking is maintained upstream.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts(chunks_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+END;
+"""
+
+STOPWORDS = set(
+    """a an and are as at be been but by did do does for from had has have he her his how i if in into is it its
+    me my of on or our she so than that the their them then there these they this to was we were what when where
+    which who whom whose why will with would you your about after before can could should many much""".split()
+)
+
+
+def fts_query(question: str) -> str:
+    """A safe FTS5 OR-query from free text (quotes each term; drops stopwords)."""
+    terms = re.findall(r"\w+", question.lower())
+    keep = [t for t in terms if t not in STOPWORDS] or terms
+    seen = []
+    for t in keep:
+        if t not in seen:
+            seen.append(t)
+    return " OR ".join(f'"{t}"' for t in seen[:32])
+
+
+class FTS5Lexical:
+    name = "fts5"
+
+    def __init__(self, title_weight: float = 0.5):
+        self.title_weight = title_weight
+
+    def install(self, conn: sqlite3.Connection) -> None:
+        conn.executescript(SCHEMA)
+
+    def search(self, conn: sqlite3.Connection, question: str, k: int, where: str = "", params: tuple = ()) -> list[tuple[int, float]]:
+        q = fts_query(question)
+        if not q:
+            return []
+        sql = (
+            f"SELECT chunks_fts.rowid, -bm25(chunks_fts, ?, 1.0) AS s FROM chunks_fts "
+            f"JOIN chunks ON chunks.id = chunks_fts.rowid JOIN documents ON documents.doc_id = chunks.doc_id "
+            f"WHERE chunks_fts MATCH ? {where} ORDER BY bm25(chunks_fts, ?, 1.0) LIMIT ?"
+        )
+        rows = conn.execute(sql, (self.title_weight, q, *params, self.title_weight, k)).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def rebuild(self, conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+
+def make_lexical(name: str = "fts5") -> FTS5Lexical:
+    if name in ("fts5", "bm25", ""):
+        return FTS5Lexical()
+    raise ValueError(f"unknown lexical backend '{name}' (available: fts5)")

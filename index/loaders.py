@@ -1,0 +1,239 @@
+"""Turn files into Documents: .txt/.md, .html, .jsonl, .pdf.
+
+Every failure becomes a LoadError (path + reason); nothing raises past `load_paths`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+from .records import Document, LoadError
+
+TEXT_EXT = {".txt", ".md", ".markdown"}
+HTML_EXT = {".html", ".htm"}
+JSONL_EXT = {".jsonl"}
+PDF_EXT = {".pdf"}
+SUPPORTED = TEXT_EXT | HTML_EXT | JSONL_EXT | PDF_EXT
+NOT_ARTICLES = {"README", "LICENSE", "LICENCE", "COPYING"}
+MAX_BYTES = 20 * 1024 * 1024  # a single article file larger than this is refused
+
+
+class LoaderError(Exception):
+    pass
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes that should be text: UTF-8 first, then cp1252/latin-1 for legacy files.
+
+    Raises LoaderError for binary content (NUL bytes or mostly control characters).
+    """
+    if not data.strip():
+        raise LoaderError("empty file")
+    if b"\x00" in data[:8192]:
+        raise LoaderError("binary file (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    sample = text[:8192]
+    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    if bad > max(8, len(sample) // 50):
+        raise LoaderError("binary file (too many control characters), not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_title(text: str) -> tuple[str, int]:
+    """Title = first non-empty line (markdown '#' stripped); returns (title, offset after it)."""
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            title = line.strip().lstrip("#").strip()
+            return title, pos + len(line)
+        pos += len(line) + 1
+    return "", 0
+
+
+def _text_document(doc_id: str, text: str, path: str, source: str) -> Document:
+    title, _ = split_title(text)
+    if not text.strip():
+        raise LoaderError("empty file")
+    return Document(doc_id=doc_id, title=title or Path(path).stem, text=text, path=path, source=source)
+
+
+_DROP_TAGS = ["script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg", "iframe", "button"]
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Return (title, article text) from an HTML page, without menus and scripts."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(_DROP_TAGS):
+        tag.decompose()
+    title = ""
+    h1 = soup.find("h1")
+    if h1 and h1.get_text(strip=True):
+        title = h1.get_text(" ", strip=True)
+    elif soup.title and soup.title.get_text(strip=True):
+        title = soup.title.get_text(" ", strip=True)
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    blocks = []
+    for el in root.find_all(["p", "li", "blockquote", "pre", "h2", "h3", "h4"]):
+        t = el.get_text(" ", strip=True)
+        if t:
+            blocks.append(re.sub(r"\s+", " ", t))
+    if not blocks:
+        t = root.get_text("\n", strip=True)
+        blocks = [re.sub(r"[ \t]+", " ", b) for b in t.split("\n") if b.strip()]
+    if blocks and title and blocks[0] == title:
+        blocks = blocks[1:]
+    return title, "\n\n".join(blocks)
+
+
+def _html_document(doc_id: str, raw: str, path: str, source: str) -> Document:
+    title, body = html_to_text(raw)
+    if not body.strip():
+        raise LoaderError("HTML page has no article text")
+    title = title or Path(path).stem
+    return Document(doc_id=doc_id, title=title, text=f"{title}\n\n{body}", path=path, source=source)
+
+
+def _pdf_document(doc_id: str, data: bytes, path: str, source: str) -> Document:
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(p.extract_text() or "") for p in reader.pages]
+    except Exception as exc:  # pypdf raises many types for broken files
+        raise LoaderError(f"unreadable PDF: {exc}") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text.strip():
+        raise LoaderError("PDF has no extractable text (scanned image?)")
+    meta_title = ""
+    try:
+        meta_title = (reader.metadata.title or "") if reader.metadata else ""
+    except Exception:
+        pass
+    title = meta_title.strip() or split_title(text)[0] or Path(path).stem
+    return Document(doc_id=doc_id, title=title, text=text, path=path, source=source)
+
+
+def _jsonl_documents(doc_id: str, text: str, path: str, source: str) -> Iterator[Document | LoadError]:
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield LoadError(where, f"invalid JSON: {exc.msg}")
+            continue
+        if not isinstance(rec, dict):
+            yield LoadError(where, "line is not a JSON object")
+            continue
+        body = rec.get("text") or rec.get("body") or rec.get("content")
+        if not isinstance(body, str) or not body.strip():
+            yield LoadError(where, "record has no 'text'")
+            continue
+        title = str(rec.get("title") or "").strip()
+        rid = rec.get("id")
+        sub = f"{doc_id}#{rid}" if rid not in (None, "") else f"{doc_id}:{lineno}"
+        full = f"{title}\n\n{body}" if title else body
+        yield Document(
+            doc_id=sub,
+            title=title or split_title(body)[0],
+            text=full.replace("\r\n", "\n"),
+            path=path,
+            source=str(rec.get("source") or source),
+            date=str(rec.get("date") or ""),
+            url=str(rec.get("url") or ""),
+        )
+
+
+def load_bytes(data: bytes, name: str, doc_id: str | None = None, source: str = "", path: str = "") -> Iterator[Document | LoadError]:
+    """Load one file's content. `name` decides the format (by extension, checked against content)."""
+    ext = Path(name).suffix.lower()
+    doc_id = doc_id or name
+    path = path or name
+    try:
+        if len(data) > MAX_BYTES:
+            raise LoaderError(f"file too large ({len(data)} bytes > {MAX_BYTES})")
+        if ext in PDF_EXT:
+            if not data.startswith(b"%PDF"):
+                raise LoaderError("not a PDF (content does not start with %PDF)")
+            yield _pdf_document(doc_id, data, path, source)
+            return
+        if ext not in SUPPORTED:
+            raise LoaderError(f"unsupported file type '{ext or name}'")
+        if data[:5] == b"%PDF-":
+            raise LoaderError(f"content is a PDF but the name says '{ext}'")
+        text = decode_text(data)
+        if ext in JSONL_EXT:
+            yield from _jsonl_documents(doc_id, text, path, source)
+        elif ext in HTML_EXT:
+            yield _html_document(doc_id, text, path, source)
+        else:
+            yield _text_document(doc_id, text, path, source)
+    except LoaderError as exc:
+        yield LoadError(path, str(exc))
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if not fn.startswith("."):
+                yield Path(dirpath) / fn
+
+
+def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True) -> Iterator[Document | LoadError]:
+    """Stream Documents (and LoadErrors) from files and folders (recursive).
+
+    Document id = path relative to the folder that was added (file name for a single file).
+    Files inside folders whose extension is not supported (README.TXT is .txt and is read) are
+    reported as skipped.
+    """
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            base = p
+            files = iter_files(p)
+        elif p.is_file():
+            base = p.parent
+            files = iter([p])
+        else:
+            yield LoadError(str(p), "no such file or folder")
+            continue
+        for f in files:
+            rel = f.relative_to(base).as_posix()
+            if p.is_dir() and f.stem.upper() in NOT_ARTICLES:
+                yield LoadError(str(f), "not an article (folder README/LICENSE file)")
+                continue
+            source = rel.split("/")[0] if "/" in rel else ""
+            try:
+                size = f.stat().st_size
+                if size > MAX_BYTES:
+                    yield LoadError(str(f), f"file too large ({size} bytes > {MAX_BYTES})")
+                    continue
+                data = f.read_bytes()
+            except OSError as exc:
+                yield LoadError(str(f), f"cannot read: {exc.strerror or exc}")
+                continue
+            yield from load_bytes(data, f.name, doc_id=rel, source=source, path=str(f))
+
+
+def content_hash(doc: Document) -> str:
+    h = hashlib.sha256()
+    for part in (doc.title, doc.text, doc.source, doc.date, doc.url):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()

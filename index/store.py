@@ -1,0 +1,415 @@
+"""The index folder: SQLite metadata (documents, chunks, vectors, FTS5) + a FAISS vector file.
+
+Consistency rules
+- SQLite is the source of truth and every write is one transaction; a killed process leaves the
+  last committed state.
+- The FAISS file is a cache named after the generation it reflects (vectors-<gen>.faiss), written
+  atomically. On open it is reconciled with SQLite: missing chunk ids are added from the stored
+  vectors and stale ones removed, so an interrupted add still opens and a re-run resumes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .chunking import Chunker
+from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
+from .lexical import make_lexical
+from .loaders import content_hash, load_paths
+from .records import AddReport, Chunk, Document, LoadError
+from .vectors import VectorIndex, make_vector_index
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "meta.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, path TEXT, source TEXT,
+    date TEXT, url TEXT, hash TEXT NOT NULL, n_chunks INTEGER NOT NULL, added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, title TEXT NOT NULL,
+    text TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+"""
+
+
+class IndexError_(RuntimeError):
+    """An index folder that cannot be used as it is (the message says how to fix it)."""
+
+
+class CorruptIndex(IndexError_):
+    pass
+
+
+class IndexStore:
+    def __init__(
+        self,
+        path: str | Path,
+        embedder: str | Embedder | None = None,
+        chunk_tokens: int = 200,
+        overlap: int = 1,
+        vector_kind: str = "flat",
+        lexical: str = "fts5",
+        create: bool = True,
+    ):
+        self.path = Path(path)
+        db = self.path / DB_NAME
+        if not db.exists():
+            if not create:
+                raise IndexError_(f"no index at {self.path}: build one with `python -m index add PATH --index-dir {self.path}`")
+            self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            ok = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise sqlite3.DatabaseError(ok)
+            self.conn.executescript(SCHEMA)
+            self.lexical = make_lexical(lexical)
+            self.lexical.install(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndex(
+                f"index metadata {db} is corrupt ({exc}). Rebuild it: delete the folder {self.path} "
+                f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
+            ) from exc
+        stored = self._meta("embedder")
+        if isinstance(embedder, Embedder):
+            self._embedder: Embedder | None = embedder
+            name = embedder.name
+        else:
+            self._embedder = None
+            name = embedder or stored or DEFAULT_EMBEDDER
+        if stored and stored != name:
+            raise IndexError_(f"index {self.path} was built with embedder '{stored}', not '{name}'")
+        self.embedder_name = name
+        if not stored:
+            self._set_meta("embedder", name)
+            self._set_meta("chunk_tokens", str(chunk_tokens))
+            self._set_meta("overlap", str(overlap))
+            self._set_meta("vector_kind", vector_kind)
+            self._set_meta("generation", "0")
+        self.chunk_tokens = int(self._meta("chunk_tokens") or chunk_tokens)
+        self.overlap = int(self._meta("overlap") or overlap)
+        self.vector_kind = self._meta("vector_kind") or vector_kind
+        self._vectors: VectorIndex | None = None
+        self._chunker: Chunker | None = None
+
+    # ---- small helpers -------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    @property
+    def generation(self) -> int:
+        return int(self._meta("generation") or 0)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.embedder_name)
+        return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            e = self.embedder
+            self._chunker = Chunker(e.count_tokens, max_tokens=min(self.chunk_tokens, e.token_budget), overlap=self.overlap, hard_limit=e.token_budget)
+        return self._chunker
+
+    # ---- the FAISS cache -----------------------------------------------------------------
+    def _vector_file(self, gen: int) -> Path:
+        return self.path / f"vectors-{gen}.faiss"
+
+    @property
+    def vectors(self) -> VectorIndex:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._open_vectors()
+            return self._vectors
+
+    def _dim(self) -> int:
+        d = self._meta("dim")
+        if d:
+            return int(d)
+        return self.embedder.dim
+
+    def _open_vectors(self) -> VectorIndex:
+        dim = self._dim()
+        files = sorted(self.path.glob("vectors-*.faiss"), key=lambda p: int(p.stem.split("-")[1]) if p.stem.split("-")[1].isdigit() else -1, reverse=True)
+        vi = None
+        for f in files:
+            try:
+                vi = VectorIndex.load(f, dim, self.vector_kind)
+                break
+            except Exception as exc:  # corrupt / truncated file: fall back to an older one or rebuild
+                log.warning("vector file %s unreadable (%s); rebuilding from metadata", f, exc)
+        if vi is None:
+            vi = make_vector_index(dim, self.vector_kind)
+        changed = self._reconcile(vi)
+        if changed or not self._vector_file(self.generation).exists():
+            self._save_vectors(vi)
+        return vi
+
+    def _reconcile(self, vi: VectorIndex) -> bool:
+        """Make the FAISS index hold exactly the chunk ids in SQLite."""
+        have = set(vi.ids().tolist())
+        want = {r[0] for r in self.conn.execute("SELECT id FROM chunks")}
+        extra = have - want
+        missing = sorted(want - have)
+        if extra:
+            vi.remove(extra)
+        for i in range(0, len(missing), 50_000):
+            part = missing[i : i + 50_000]
+            rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            vi.add(ids, vecs)
+        if extra or missing:
+            log.info("reconciled vector index: +%d -%d", len(missing), len(extra))
+        return bool(extra or missing)
+
+    def _save_vectors(self, vi: VectorIndex) -> None:
+        gen = self.generation
+        vi.save(self._vector_file(gen))
+        for f in self.path.glob("vectors-*.faiss"):
+            if f.name != self._vector_file(gen).name:
+                try:
+                    f.unlink()
+                except OSError:
+                    pass
+
+    def save(self) -> None:
+        with self._lock:
+            if self._vectors is not None:
+                self._save_vectors(self._vectors)
+
+    # ---- writing -------------------------------------------------------------------------
+    def add_documents(self, docs: Iterable[Document], report: AddReport | None = None, save: bool = True) -> AddReport:
+        """Index one batch of documents in a single transaction (unchanged ones are skipped)."""
+        report = report or AddReport()
+        docs = list(docs)
+        if not docs:
+            return report
+        todo: list[tuple[Document, str, bool]] = []
+        with self._lock:
+            for d in docs:
+                h = content_hash(d)
+                row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
+                if row and row[0] == h:
+                    report.unchanged.append(d.doc_id)
+                else:
+                    todo.append((d, h, row is not None))
+        if not todo:
+            return report
+        chunks: list[Chunk] = []
+        per_doc: dict[str, list[Chunk]] = {}
+        for d, _, _ in todo:
+            cs = self.chunker.chunk(d)
+            per_doc[d.doc_id] = cs
+            chunks.extend(cs)
+        vecs = self.embedder.encode([self.chunker.embed_text(c) for c in chunks])
+        with self._lock:
+            vi = self.vectors
+            if self._meta("dim") is None:
+                self._set_meta("dim", str(vecs.shape[1] if len(vecs) else self.embedder.dim))
+            cur = self.conn.cursor()
+            removed: list[int] = []
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                now = time.time()
+                offset = 0
+                new_ids: list[int] = []
+                for d, h, existed in todo:
+                    if existed:
+                        removed += [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id=?", (d.doc_id,))]
+                        cur.execute("DELETE FROM chunks WHERE doc_id=?", (d.doc_id,))
+                        cur.execute("DELETE FROM documents WHERE doc_id=?", (d.doc_id,))
+                    cs = per_doc[d.doc_id]
+                    cur.execute(
+                        "INSERT INTO documents(doc_id,title,text,path,source,date,url,hash,n_chunks,added_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (d.doc_id, d.title, d.text, d.path, d.source, d.date, d.url, h, len(cs), now),
+                    )
+                    for c in cs:
+                        cur.execute(
+                            'INSERT INTO chunks(doc_id,ord,start,"end",title,text,vector) VALUES (?,?,?,?,?,?,?)',
+                            (c.doc_id, c.ord, c.start, c.end, c.title, c.text, vecs[offset].tobytes()),
+                        )
+                        new_ids.append(cur.lastrowid)
+                        offset += 1
+                    (report.replaced if existed else report.added).append(d.doc_id)
+                cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            vi.remove(removed)
+            vi.add(np.array(new_ids, dtype=np.int64), vecs)
+            report.chunks += len(chunks)
+            if save:
+                self._save_vectors(vi)
+        return report
+
+    def add_paths(
+        self,
+        paths: list[str | Path],
+        batch_docs: int = 64,
+        progress: Callable[[int, int, AddReport], None] | None = None,
+        on_skip: Callable[[LoadError], None] | None = None,
+    ) -> AddReport:
+        """Stream files → documents → chunks → vectors → store, one transaction per batch."""
+        t0 = time.time()
+        report = AddReport()
+        total = count_files(paths)
+        done = 0
+        batch: list[Document] = []
+        last_save = time.time()
+
+        def flush():
+            nonlocal last_save
+            if batch:
+                # save the FAISS cache at most every 30 s during a long add; SQLite commits every batch
+                save = time.time() - last_save > 30
+                self.add_documents(batch, report, save=save)
+                if save:
+                    last_save = time.time()
+                batch.clear()
+
+        seen_files: set[str] = set()
+        for item in load_paths(paths):
+            if isinstance(item, LoadError):
+                report.skipped.append(item)
+                if on_skip:
+                    on_skip(item)
+                f = item.path.split(":")[0]
+            else:
+                batch.append(item)
+                f = item.path
+            if f not in seen_files:
+                seen_files.add(f)
+                done += 1
+            if len(batch) >= batch_docs:
+                flush()
+            if progress:
+                progress(done, total, report)
+        flush()
+        self.save()
+        report.seconds = time.time() - t0
+        return report
+
+    def remove(self, doc_id: str) -> int:
+        """Remove a document and its chunks; returns the number of chunks removed (0: not found)."""
+        with self._lock:
+            vi = self.vectors
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+            exists = self.conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if not exists:
+                return 0
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+                cur.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+                cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            vi.remove(ids)
+            self._save_vectors(vi)
+            return max(len(ids), 1)
+
+    # ---- reading -------------------------------------------------------------------------
+    def documents(self) -> list[dict]:
+        with self._lock:
+            rows = self.conn.execute("SELECT doc_id, title, source, date, n_chunks, path FROM documents ORDER BY doc_id").fetchall()
+        return [dict(doc_id=r[0], title=r[1], source=r[2], date=r[3], chunks=r[4], path=r[5]) for r in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            r = self.conn.execute("SELECT doc_id,title,text,path,source,date,url FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return Document(*r) if r else None
+
+    def stats(self) -> dict:
+        with self._lock:
+            n_docs = self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            n_chunks = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return {
+            "path": str(self.path),
+            "documents": n_docs,
+            "chunks": n_chunks,
+            "embedder": self.embedder_name,
+            "chunk_tokens": self.chunk_tokens,
+            "overlap": self.overlap,
+            "vector_index": self.vector_kind,
+            "generation": self.generation,
+            "bytes_on_disk": size,
+        }
+
+    def chunks(self, ids: list[int]) -> dict[int, tuple]:
+        """id -> (doc_id, ord, start, end, title, text, source, date)."""
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self.conn.execute(
+                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.title, c.text, d.source, d.date FROM chunks c '
+                f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({','.join('?' * len(ids))})",
+                list(ids),
+            ).fetchall()
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    def neighbours(self, doc_id: str, ord_: int) -> list[tuple[int, str]]:
+        with self._lock:
+            rows = self.conn.execute("SELECT ord, text FROM chunks WHERE doc_id=? AND ord BETWEEN ? AND ? ORDER BY ord", (doc_id, ord_ - 1, ord_ + 1)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def search_dense(self, vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        with self._lock:
+            return self.vectors.search(vec, k)
+
+    def search_lexical(self, question: str, k: int, where: str = "", params: tuple = ()) -> list[tuple[int, float]]:
+        with self._lock:
+            return self.lexical.search(self.conn, question, k, where, params)
+
+    def filter_ids(self, ids: list[int], where: str, params: tuple) -> set[int]:
+        if not ids or not where:
+            return set(ids)
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT chunks.id FROM chunks JOIN documents ON documents.doc_id = chunks.doc_id "
+                f"WHERE chunks.id IN ({','.join('?' * len(ids))}) {where}",
+                (*ids, *params),
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def count_files(paths: list[str | Path]) -> int:
+    n = 0
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            n += sum(1 for f in p.rglob("*") if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        elif p.exists():
+            n += 1
+    return n
