@@ -1,0 +1,1 @@
+"""Evaluation: retrieval recall/MRR per stage, SQuAD EM/F1, abstention, citations, latency (`python -m eval`)."""

@@ -1,0 +1,47 @@
+"""python -m eval --corpus PATH --questions FILE --out REPORT.json [--k 5] [--limit N] [--index-dir DIR]
+                  [--retrieval-only] [--generator NAME] [--quiet]
+
+--limit N takes the first N questions after a shuffle with the fixed seed 0, so a limited run keeps a
+representative answerable/unanswerable mix and is the same every time.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from index import CorruptIndex, IndexError_
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval", description="Evaluate retrieval and answers against a question set.")
+    ap.add_argument("--corpus", required=True, help="a folder of articles, or a SQuAD v2 JSON file")
+    ap.add_argument("--questions", required=True, help="JSON Lines {id,question,answers,doc} or a SQuAD v2 JSON file")
+    ap.add_argument("--out", required=True, help="where to write the JSON report")
+    ap.add_argument("--k", type=int, default=5, help="passages given to the answerer (Settings.k)")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions after a fixed-seed (0) shuffle")
+    ap.add_argument("--index-dir", default=None, help="index folder (default indexes/eval-<corpus>-<hash>); built if missing or empty")
+    ap.add_argument("--retrieval-only", action="store_true", help="skip generation: only retrieval metrics")
+    ap.add_argument("--generator", default=None, help="generator name (Settings.generator)")
+    ap.add_argument("--quiet", action="store_true", help="no progress line")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    from .run import format_table, run_eval, write_report
+
+    try:
+        report = run_eval(
+            args.corpus, args.questions, k=args.k, limit=args.limit, index_dir=args.index_dir,
+            retrieval_only=args.retrieval_only, generator=args.generator, show_progress=not args.quiet,
+        )
+    except (IndexError_, CorruptIndex, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = write_report(report, args.out)
+    print(format_table(report))
+    print(f"report: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

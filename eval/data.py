@@ -1,0 +1,159 @@
+"""Evaluation data: questions (JSON Lines or SQuAD v2 JSON) and corpora (folder or SQuAD v2 JSON).
+
+Question selection with --limit N: the questions are shuffled with a FIXED seed (0) and the first N
+taken, so a limited run has a representative answerable/unanswerable mix and is reproducible.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from index.records import Document
+
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()
+    doc: str | None = None  # doc_id of the article that answers it (None: unanswerable)
+    type: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def is_squad(path: str | Path) -> bool:
+    p = Path(path)
+    if not p.is_file() or p.suffix.lower() != ".json":
+        return False
+    with open(p, "rb") as f:
+        head = f.read(4096).lstrip()
+    return head.startswith(b"{") and (b'"data"' in head or b'"version"' in head)
+
+
+def _squad(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or "data" not in data:
+        raise ValueError(f"{path}: not a SQuAD JSON file (no 'data' list)")
+    return data
+
+
+def _dedupe(xs) -> tuple[str, ...]:
+    out: list[str] = []
+    for x in xs:
+        x = (x or "").strip()
+        if x and x not in out:
+            out.append(x)
+    return tuple(out)
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Read questions from JSON Lines ({"id","question","answers","doc"}) or a SQuAD v2 JSON file."""
+    p = Path(path)
+    out: list[Question] = []
+    if p.suffix.lower() == ".jsonl":
+        with open(p, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{p}:{lineno}: bad JSON ({exc})") from exc
+                answers = _dedupe(r.get("answers") or [])
+                out.append(Question(
+                    id=str(r.get("id", lineno)), question=r["question"], answers=answers,
+                    doc=r.get("doc") if answers else None, type=r.get("type", ""),
+                ))
+        return out
+    data = _squad(p)
+    for art in data["data"]:
+        title = art["title"]
+        for para in art["paragraphs"]:
+            for qa in para["qas"]:
+                impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
+                answers = () if impossible else _dedupe(a["text"] for a in qa["answers"])
+                out.append(Question(
+                    id=str(qa["id"]), question=qa["question"], answers=answers,
+                    doc=title if answers else None, type="unanswerable" if not answers else "squad",
+                ))
+    return out
+
+
+def select(questions: list[Question], limit: int | None, seed: int = SEED) -> list[Question]:
+    """The first `limit` questions after a fixed-seed shuffle (all of them, unshuffled, without a limit)."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    qs = list(questions)
+    random.Random(seed).shuffle(qs)
+    return qs[:limit]
+
+
+def squad_documents(path: str | Path) -> Iterator[Document]:
+    """One Document per SQuAD article: its paragraphs joined by blank lines; doc_id = the article title."""
+    for art in _squad(path)["data"]:
+        title = art["title"]
+        text = "\n\n".join(p["context"].strip() for p in art["paragraphs"])
+        yield Document(doc_id=title, title=title.replace("_", " "), text=text, path=str(path), source="squad")
+
+
+def corpus_name(corpus: str | Path) -> str:
+    p = Path(corpus)
+    return (p.stem if p.is_file() else p.name) or "corpus"
+
+
+def default_index_dir(corpus: str | Path, root: Path) -> Path:
+    digest = hashlib.sha1(str(Path(corpus).resolve()).encode()).hexdigest()[:8]
+    return root / "indexes" / f"eval-{corpus_name(corpus)}-{digest}"
+
+
+BUILD_FILE = "eval_build.json"
+
+
+def build_index(store, corpus: str | Path, progress: Callable[[int, int], None] | None = None, batch_docs: int = 64) -> dict:
+    """Add the corpus to `store` (resumes: unchanged documents are skipped); returns what to record."""
+    t0 = time.time()
+    before = store.stats()["documents"]
+    skipped = 0
+    if is_squad(corpus):
+        docs = list(squad_documents(corpus))
+        for i in range(0, len(docs), batch_docs):
+            store.add_documents(docs[i : i + batch_docs], save=False)
+            if progress:
+                progress(min(i + batch_docs, len(docs)), len(docs))
+        store.save()
+    else:
+        cb = (lambda done, total, rep: progress(done, total)) if progress else None
+        rep = store.add_paths([Path(corpus)], progress=cb)
+        skipped = len(rep.skipped)
+    s = store.stats()
+    info = {
+        "build_s": round(time.time() - t0, 2),
+        "documents": s["documents"],
+        "chunks": s["chunks"],
+        "resumed": before > 0,
+        "skipped": skipped,
+        "corpus": str(Path(corpus).resolve()),
+        "embedder": s["embedder"],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (Path(store.path) / BUILD_FILE).write_text(json.dumps(info, indent=2))
+    return info
+
+
+def read_build_info(index_dir: str | Path) -> dict | None:
+    f = Path(index_dir) / BUILD_FILE
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,153 @@
+"""Pure scoring functions.
+
+Answer scores follow the official SQuAD v2.0 evaluation script (normalize_answer, get_tokens,
+compute_exact, compute_f1, best over the gold answers). Retrieval, abstention, citation and
+latency summaries are defined below and used by `eval.run`.
+"""
+from __future__ import annotations
+
+import collections
+import math
+import re
+import string
+from typing import Iterable, Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
+
+
+# ---- SQuAD v2 official normalisation and scores ------------------------------------------
+def normalize_answer(s: str) -> str:
+    """Lower text and remove punctuation, articles and extra whitespace (official SQuAD v2)."""
+
+    def remove_articles(text):
+        return _ARTICLES.sub(" ", text)
+
+    def white_space_fix(text):
+        return " ".join(text.split())
+
+    def remove_punc(text):
+        exclude = set(string.punctuation)
+        return "".join(ch for ch in text if ch not in exclude)
+
+    def lower(text):
+        return text.lower()
+
+    return white_space_fix(remove_articles(remove_punc(lower(s or ""))))
+
+
+def get_tokens(s: str) -> list[str]:
+    if not s:
+        return []
+    return normalize_answer(s).split()
+
+
+def compute_exact(a_gold: str, a_pred: str) -> int:
+    return int(normalize_answer(a_gold) == normalize_answer(a_pred))
+
+
+def compute_f1(a_gold: str, a_pred: str) -> float:
+    gold_toks = get_tokens(a_gold)
+    pred_toks = get_tokens(a_pred)
+    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
+    num_same = sum(common.values())
+    if len(gold_toks) == 0 or len(pred_toks) == 0:
+        # If either is no-answer, then F1 is 1 if they agree, 0 otherwise
+        return float(gold_toks == pred_toks)
+    if num_same == 0:
+        return 0.0
+    precision = 1.0 * num_same / len(pred_toks)
+    recall = 1.0 * num_same / len(gold_toks)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def gold_list(answers: Iterable[str]) -> list[str]:
+    """Gold answers as the official script keeps them: non-empty after normalisation; [''] if none."""
+    golds = [a for a in answers if normalize_answer(a)]
+    return golds or [""]
+
+
+def best_exact(answers: Sequence[str], pred: str) -> int:
+    return max(compute_exact(a, pred) for a in gold_list(answers))
+
+
+def best_f1(answers: Sequence[str], pred: str) -> float:
+    return max(compute_f1(a, pred) for a in gold_list(answers))
+
+
+# ---- answers as text ------------------------------------------------------------------------
+def strip_markers(text: str) -> str:
+    """Remove [n] / [1, 2] citation markers from an answer text."""
+    return " ".join(_MARKER.sub("", text or "").split())
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    """A normalised gold answer is a substring of the normalised text."""
+    norm = normalize_answer(text)
+    for a in answers:
+        na = normalize_answer(a)
+        if na and na in norm:
+            return True
+    return False
+
+
+def predicted_span(short_answer: str, text: str) -> str:
+    """What EM/F1 score: the short answer if the system gave one, else the text without markers."""
+    return short_answer.strip() if short_answer and short_answer.strip() else strip_markers(text)
+
+
+# ---- retrieval ------------------------------------------------------------------------------
+def is_hit(doc_id: str, text: str, gold_doc: str | None, answers: Iterable[str]) -> bool:
+    """A retrieved chunk answers the question: it is from the gold doc (if there is one) and contains a gold answer."""
+    if gold_doc is not None and doc_id != gold_doc:
+        return False
+    return contains_answer(text, answers)
+
+
+def first_hit_rank(hits: Sequence[tuple[str, str]], gold_doc: str | None, answers: Sequence[str], depth: int | None = None) -> int | None:
+    """1-based rank of the first (doc_id, text) pair that is a hit, or None."""
+    for i, (doc_id, text) in enumerate(hits[:depth] if depth else hits, start=1):
+        if is_hit(doc_id, text, gold_doc, answers):
+            return i
+    return None
+
+
+def recall_at(ranks: Sequence[int | None], k: int) -> float | None:
+    """Share of questions whose first hit is within the top k (None: no questions)."""
+    if not ranks:
+        return None
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def mrr_at(ranks: Sequence[int | None], k: int = 10) -> float | None:
+    if not ranks:
+        return None
+    return sum(1.0 / r for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def retrieval_summary(ranks: Sequence[int | None]) -> dict:
+    return {
+        "recall@1": recall_at(ranks, 1),
+        "recall@5": recall_at(ranks, 5),
+        "recall@10": recall_at(ranks, 10),
+        "mrr@10": mrr_at(ranks, 10),
+    }
+
+
+# ---- small aggregates ---------------------------------------------------------------------
+def mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def share(flags: Sequence[bool]) -> float | None:
+    return sum(1 for f in flags if f) / len(flags) if flags else None
+
+
+def percentile(xs: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default method), q in [0, 100]."""
+    if not xs:
+        return None
+    s = sorted(xs)
+    pos = (len(s) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
