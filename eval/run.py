@@ -91,12 +91,12 @@ def run_eval(
     show_progress: bool = True,
     qa=None,
 ) -> dict:
-    from qa import QA, Settings
-
     qs = select(load_questions(questions), limit)
     if not qs:
         raise ValueError(f"no questions in {questions}")
     if qa is None:
+        from qa import QA, Settings
+
         store, info = open_eval_index(corpus, index_dir, show_progress)
         settings = Settings().with_(k=k, generator=generator)
         qa = QA(store=store, settings=settings)
