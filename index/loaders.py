@@ -26,6 +26,29 @@ class LoaderError(Exception):
     pass
 
 
+# content signatures of common non-text files, so a renamed image/archive gets a clear reason
+_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (or DOCX/XLSX)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x7fELF", "an executable"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\xd0\xcf\x11\xe0", "an MS Office document"),
+    (b"%PDF-", "a PDF"),
+]
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """Name of the binary format `data` starts with, or None."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return what
+    return None
+
+
 def decode_text(data: bytes) -> str:
     """Decode bytes that should be text: UTF-8 first, then cp1252/latin-1 for legacy files.
 
@@ -38,10 +61,18 @@ def decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
+        # mostly UTF-8 with a few stray bytes: keep UTF-8 (a cp1252 decode would garble every
+        # multi-byte character); otherwise a legacy single-byte encoding
+        loose = data.decode("utf-8-sig", errors="replace")
+        bad = loose.count("\ufffd")
+        good = sum(1 for c in loose if ord(c) > 127 and c != "\ufffd")
+        if good > 2 * bad:
+            text = loose
+        else:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
     sample = text[:8192]
     bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
     if bad > max(8, len(sample) // 50):
@@ -67,7 +98,21 @@ def _text_document(doc_id: str, text: str, path: str, source: str) -> Document:
     return Document(doc_id=doc_id, title=title or Path(path).stem, text=text, path=path, source=source)
 
 
-_DROP_TAGS = ["script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg", "iframe", "button"]
+_DROP_TAGS = ["script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg", "iframe", "button", "template"]
+# class / id words that mark page furniture rather than article text
+_FURNITURE = re.compile(
+    r"(?:^|[-_\s])(?:nav|navbar|navigation|menu|sidebar|breadcrumbs?|cookies?|banner|share|sharing|social|"
+    r"related|comments?|advert|adverts|ads|promo|subscribe|newsletter|masthead|site-header|site-footer)(?:$|[-_\s])",
+    re.I,
+)
+_BLOCK_TAGS = ["p", "li", "blockquote", "pre", "h2", "h3", "h4"]
+
+
+def _is_furniture(tag) -> bool:
+    if tag.name in ("html", "body", "article", "main") or getattr(tag, "attrs", None) is None:
+        return False
+    words = " ".join(tag.get("class") or []) + " " + (tag.get("id") or "") + " " + (tag.get("role") or "")
+    return bool(_FURNITURE.search(words)) or tag.get("role") in ("navigation", "banner", "contentinfo", "complementary")
 
 
 def html_to_text(html: str) -> tuple[str, str]:
@@ -75,17 +120,28 @@ def html_to_text(html: str) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    # the title: the article's own <h1> (often inside an <article><header>, so look before
+    # dropping headers), else the page's first <h1>, else <title>
+    title = ""
+    for scope in (soup.find("article"), soup.find("main"), soup):
+        h1 = scope.find("h1") if scope else None
+        if h1 and h1.get_text(strip=True):
+            title = re.sub(r"\s+", " ", h1.get_text(" ", strip=True))
+            break
+    if not title and soup.title and soup.title.get_text(strip=True):
+        title = re.sub(r"\s+", " ", soup.title.get_text(" ", strip=True))
     for tag in soup(_DROP_TAGS):
         tag.decompose()
-    title = ""
-    h1 = soup.find("h1")
-    if h1 and h1.get_text(strip=True):
-        title = h1.get_text(" ", strip=True)
-    elif soup.title and soup.title.get_text(strip=True):
-        title = soup.title.get_text(" ", strip=True)
+    for tag in [t for t in soup.find_all(True) if _is_furniture(t)]:
+        if not tag.decomposed:
+            tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks = []
-    for el in root.find_all(["p", "li", "blockquote", "pre", "h2", "h3", "h4"]):
+    for el in root.find_all(_BLOCK_TAGS):
+        if el.find_parent(_BLOCK_TAGS):  # nested (<li><p>, <blockquote><p>): the outer one has the text
+            continue
         t = el.get_text(" ", strip=True)
         if t:
             blocks.append(re.sub(r"\s+", " ", t))
@@ -174,8 +230,9 @@ def load_bytes(data: bytes, name: str, doc_id: str | None = None, source: str = 
             return
         if ext not in SUPPORTED:
             raise LoaderError(f"unsupported file type '{ext or name}'")
-        if data[:5] == b"%PDF-":
-            raise LoaderError(f"content is a PDF but the name says '{ext}'")
+        what = sniff_binary(data)
+        if what:
+            raise LoaderError(f"content is {what}, not text (the name says '{ext}')")
         text = decode_text(data)
         if ext in JSONL_EXT:
             yield from _jsonl_documents(doc_id, text, path, source)

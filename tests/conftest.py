@@ -1,0 +1,44 @@
+"""Shared pytest fixtures. Keep this small: one embedder for the whole session, small data."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NEWS_DIR = Path(os.environ.get("QA_NEWS_DIR") or REPO_ROOT.parent / "shared" / "data" / "news")
+
+# a few real BBC articles, one per category (199.txt is the one cp1252-encoded file)
+BBC_SAMPLE = ["business/001.txt", "entertainment/001.txt", "politics/001.txt", "sport/199.txt", "tech/001.txt"]
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged MiniLM embedder, loaded once (index.embedder.make_embedder caches it)."""
+    from index.embedder import make_embedder
+
+    return make_embedder()
+
+
+@pytest.fixture(scope="session")
+def bbc_dir():
+    """Folder of the real BBC corpus (read-only); skips when the shared data is absent."""
+    d = NEWS_DIR / "bbc"
+    if not d.is_dir():
+        pytest.skip(f"BBC data not found at {d}")
+    return d
+
+
+@pytest.fixture
+def bbc_sample(tmp_path, bbc_dir) -> Path:
+    """A writable copy of BBC_SAMPLE under tmp_path/bbc (keeps category subfolders)."""
+    out = tmp_path / "bbc"
+    for rel in BBC_SAMPLE:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(bbc_dir / rel, out / rel)
+    return out
