@@ -1,0 +1,454 @@
+"""The web page: chat over the indexed articles with cited sources, add/remove articles, settings.
+
+    python app.py [--port 7860] [--index-dir DIR] [--host 127.0.0.1]
+
+Serves on 127.0.0.1 only, unless --host names another address; then a password is required
+(QA_AUTH=user:password) and the server refuses to start without one. Never makes share links.
+
+This file is only the page: answering lives in qa/, indexing in index/. Every piece of article
+text (titles, passages, quotes, answers, file names) is shown as text: it goes through
+html.escape before it reaches the page, never in as HTML.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import html
+import json
+import logging
+import os
+import re
+import sys
+import threading
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+
+import gradio as gr  # noqa: E402
+
+import index  # noqa: E402
+from index import ingest  # noqa: E402
+from qa import QA, Filters, Settings  # noqa: E402
+
+log = logging.getLogger("app")
+
+GENERATORS = ["gemma3-270m", "smollm2-135m"]
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_TURNS = 20
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~$])")
+
+CSS = """
+#sources .src-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+  margin: 8px 0; background: var(--block-background-fill); scroll-margin-top: 80px; transition: box-shadow .3s; }
+#sources .src-card.src-flash { box-shadow: 0 0 0 3px var(--color-accent); }
+#sources .src-head { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+#sources .src-num { font-weight: 700; color: var(--color-accent); }
+#sources .src-title { font-weight: 600; }
+#sources .src-meta, #sources .src-score { font-size: 0.85em; color: var(--body-text-color-subdued); }
+#sources .src-score { margin-left: auto; }
+#sources .src-passage { margin-top: 6px; white-space: pre-wrap; line-height: 1.45; font-size: 0.93em; }
+#sources mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+#sources .src-note { color: var(--body-text-color-subdued); font-style: italic; }
+"""
+
+# Clicking [n] in an answer scrolls its source card into view (and flashes it).
+JS = """
+() => {
+  document.addEventListener('click', (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#src-"]') : null;
+    if (!a) return;
+    const card = document.getElementById(a.getAttribute('href').slice(1));
+    if (!card) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    card.scrollIntoView({behavior: 'smooth', block: 'center'});
+    card.classList.add('src-flash');
+    setTimeout(() => card.classList.remove('src-flash'), 1600);
+  }, true);
+}
+"""
+
+
+# ---- rendering (pure functions: text in, safe markup out) -------------------------------------
+def esc(text) -> str:
+    return html.escape(str(text or ""), quote=True)
+
+
+def md_text(text: str) -> str:
+    """Untrusted text for the (markdown) chat box: HTML-escaped, markdown syntax neutralised."""
+    return _MD_SPECIAL.sub(r"\\\1", esc(text))
+
+
+def chat_markdown(text: str, n_sources: int = 0) -> str:
+    """An answer for the chat box; [n] markers (n <= n_sources) become links to source card n."""
+    out, pos = [], 0
+    for m in _CITE.finditer(text or ""):
+        n = int(m.group(1))
+        if 1 <= n <= n_sources:
+            out.append(md_text(text[pos : m.start()]))
+            out.append(f'<a href="#src-{n}" class="cite">[{n}]</a>')
+            pos = m.end()
+    out.append(md_text((text or "")[pos:]))
+    return "".join(out)
+
+
+def _highlight(passage: str, quote: str) -> str:
+    """The passage, escaped, with the supporting quote inside <mark>."""
+    passage, quote = passage or "", (quote or "").strip()
+    if quote:
+        i = passage.find(quote)
+        if i < 0:  # tolerate whitespace differences between quote and passage
+            pat = r"\s+".join(re.escape(w) for w in quote.split())
+            m = re.search(pat, passage)
+            span = (m.start(), m.end()) if m else None
+        else:
+            span = (i, i + len(quote))
+        if span:
+            a, b = span
+            return f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
+        return f'{esc(passage)}<div class="src-quote">Supporting quote: <mark>{esc(quote)}</mark></div>'
+    return esc(passage)
+
+
+def sources_html(answer) -> str:
+    """Numbered source cards (id="src-n") for an Answer; all article text escaped."""
+    if answer is None:
+        return '<div class="src-note">Sources of the answer appear here.</div>'
+    if getattr(answer, "declined", False) and not answer.citations:
+        return '<div class="src-note">No indexed article answers this question, so nothing is cited.</div>'
+    cards = []
+    for c in answer.citations:
+        meta = " · ".join(esc(x) for x in (c.source, c.date, c.doc_id) if x)
+        cards.append(
+            f'<div class="src-card" id="src-{int(c.number)}">'
+            f'<div class="src-head"><span class="src-num">[{int(c.number)}]</span>'
+            f'<span class="src-title">{esc(c.title) or esc(c.doc_id)}</span>'
+            f'<span class="src-meta">{meta}</span>'
+            f'<span class="src-score">score {float(c.score):.3f}</span></div>'
+            f'<div class="src-passage">{_highlight(c.passage, c.quote)}</div></div>'
+        )
+    if not cards:
+        return '<div class="src-note">This answer has no cited sources.</div>'
+    head = f'<div class="src-note">{len(cards)} source{"s" if len(cards) != 1 else ""}'
+    if getattr(answer, "seconds", 0):
+        head += f" · answered in {answer.seconds:.1f} s"
+    return head + "</div>" + "".join(cards)
+
+
+def chat_messages(pairs: list, pending: str | None = None, partial: str = "", last_sources: int = 0) -> list[dict]:
+    """The chat box's messages from (question, answer) pairs; only the newest answer links to cards."""
+    msgs = []
+    for i, (q, a) in enumerate(pairs):
+        msgs.append({"role": "user", "content": md_text(q)})
+        linked = last_sources if (i == len(pairs) - 1 and pending is None) else 0
+        msgs.append({"role": "assistant", "content": chat_markdown(a, linked)})
+    if pending is not None:
+        msgs.append({"role": "user", "content": md_text(pending)})
+        msgs.append({"role": "assistant", "content": md_text(partial) if partial else "…"})
+    return msgs
+
+
+def answer_json(answer) -> dict:
+    """The Answer as JSON data, without the raw retrieval hits."""
+    d = dataclasses.asdict(answer)
+    d.pop("hits", None)
+    return d
+
+
+# ---- input checking --------------------------------------------------------------------------
+def make_filters(source: str | None, title: str | None, date_from: str | None, date_to: str | None) -> Filters:
+    for label, d in (("Date from", date_from), ("Date to", date_to)):
+        if d and not _DATE.match(d.strip()):
+            raise gr.Error(f"{label} must look like 2024, 2024-05 or 2024-05-31 (got {d!r})")
+    clean = lambda s: (str(s).strip() or None) if s else None  # noqa: E731
+    src = clean(source)
+    if src in ("(any)",):
+        src = None
+    return Filters(source=src, title=clean(title), date_from=clean(date_from), date_to=clean(date_to))
+
+
+def parse_history(history) -> list[tuple[str, str]]:
+    """History for the API: JSON of [[user, assistant], ...] or [{"role", "content"}, ...]."""
+    if history in (None, "", [], "null"):
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except json.JSONDecodeError as exc:
+            raise gr.Error(f"history_json is not valid JSON: {exc.msg}") from exc
+    if not isinstance(history, list):
+        raise gr.Error("history_json must be a JSON list")
+    pairs: list[tuple[str, str]] = []
+    if all(isinstance(m, dict) for m in history):
+        user = None
+        for m in history:
+            role, content = m.get("role"), m.get("content")
+            if not isinstance(content, str):
+                continue
+            if role == "user":
+                user = content
+            elif role == "assistant" and user is not None:
+                pairs.append((user, content))
+                user = None
+    else:
+        for p in history:
+            if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p)):
+                raise gr.Error("history_json items must be [question, answer] string pairs")
+            pairs.append((p[0], p[1]))
+    return pairs[-MAX_HISTORY_TURNS:]
+
+
+def check_question(question) -> str:
+    q = str(question or "").strip()
+    if not q:
+        raise gr.Error("Ask a question first.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise gr.Error(f"The question is too long ({len(q)} characters; limit {MAX_QUESTION_CHARS}).")
+    return q
+
+
+# ---- the page --------------------------------------------------------------------------------
+def build_app(qa: QA) -> gr.Blocks:
+    store = qa.store
+    defaults = getattr(qa, "settings", None) or Settings()
+
+    def doc_table():
+        return [[d["doc_id"], d["title"], d["source"] or "", d["date"] or "", d["chunks"]] for d in store.documents()]
+
+    def doc_ids():
+        return [d["doc_id"] for d in store.documents()]
+
+    def source_choices():
+        docs = store.documents()
+        names = {d["source"] for d in docs if d["source"]} | {d["doc_id"].split("/")[0] for d in docs if "/" in d["doc_id"]}
+        return ["(any)"] + sorted(names)
+
+    def refreshed(status: str | None = None):
+        ids = doc_ids()
+        out = [
+            gr.update(value=doc_table()),
+            gr.update(choices=ids, value=None),
+            gr.update(choices=source_choices()),
+            f"{store.stats()['documents']} articles, {store.stats()['chunks']} chunks indexed",
+        ]
+        return ([status] if status is not None else []) + out
+
+    # -- chat
+    def respond(message, pairs, k, max_new, model, f_source, f_title, f_from, f_to):
+        pairs = list(pairs or [])
+        q = check_question(message)
+        filters = make_filters(f_source, f_title, f_from, f_to)
+        if model not in GENERATORS:
+            raise gr.Error(f"unknown model {model!r}")
+        partial = ""
+        yield chat_messages(pairs, q), pairs, '<div class="src-note">Searching the articles…</div>', ""
+        answer = None
+        try:
+            for item in qa.ask_stream(q, history=pairs, k=int(k), max_new_tokens=int(max_new), generator=model, filters=filters):
+                if isinstance(item, str):
+                    partial += item
+                    yield chat_messages(pairs, q, partial), pairs, gr.update(), ""
+                else:
+                    answer = item
+        except Exception as exc:  # show the failure in the chat instead of a broken page
+            log.exception("answering failed")
+            pairs = pairs + [(q, f"Sorry, answering failed: {exc}")]
+            yield chat_messages(pairs), pairs, '<div class="src-note">No sources.</div>', ""
+            return
+        if answer is None:
+            pairs = pairs + [(q, partial or "Sorry, no answer was produced.")]
+            yield chat_messages(pairs), pairs, sources_html(None), ""
+            return
+        pairs = pairs + [(q, answer.text)]
+        yield chat_messages(pairs, last_sources=len(answer.citations)), pairs, sources_html(answer), ""
+
+    def new_chat():
+        return [], [], sources_html(None), ""
+
+    # -- articles
+    def add_files(files, progress=gr.Progress()):
+        if not files:
+            return refreshed("Choose one or more files first.")
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
+        progress(0, desc="indexing…")
+
+        def cb(done, total, label):
+            progress((done, total), desc=f"indexing {label}" if label else "saving", unit="files")
+
+        report = ingest.add_uploads(store, paths, progress=cb)
+        return refreshed(ingest.describe(report))
+
+    def add_pasted(title, text, progress=gr.Progress()):
+        progress(0, desc="indexing pasted text…")
+        report = ingest.add_text(store, title, text)
+        status = ingest.describe(report)
+        cleared = ("", "") if (report.added or report.replaced or report.unchanged) else (gr.update(), gr.update())
+        return (*refreshed(status), *cleared)
+
+    def remove_doc(doc_id):
+        if not doc_id:
+            return refreshed("Choose an article to remove.")
+        n = store.remove(doc_id)
+        return refreshed(f"removed {doc_id} ({n} chunks)" if n else f"no article {doc_id} in the index")
+
+    def on_load():
+        return refreshed()
+
+    # -- the API for scripts: gradio_client.Client(url).predict(question, history_json, k, api_name="/ask")
+    def ask(question: str, history_json: str = "", k: int = 5) -> dict:
+        """Answer a question from the indexed articles. history_json: JSON [[question, answer], ...] of
+        earlier turns (or ""). Returns the Answer (text with [n] markers, citations, declined...) as JSON."""
+        q = check_question(question)
+        try:
+            k = int(k)
+        except (TypeError, ValueError) as exc:
+            raise gr.Error("k must be an integer") from exc
+        if not 1 <= k <= 50:
+            raise gr.Error("k must be between 1 and 50")
+        return answer_json(qa.ask(q, history=parse_history(history_json), k=k))
+
+    with gr.Blocks(title="News QA") as demo:
+        gr.Markdown("## News QA\nAsk about the indexed news articles; every answer cites the passages it comes from.")
+        pairs = gr.State([])
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Answers", elem_id="chat", height=380, latex_delimiters=[],
+                        sanitize_html=True, feedback_options=None, buttons=["copy"],
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles…", show_label=False,
+                            elem_id="question", scale=5, max_lines=4, submit_btn=False,
+                        )
+                        send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                    new = gr.Button("New chat", elem_id="new-chat", size="sm")
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(sources_html(None), elem_id="sources")
+                with gr.Column(scale=1, min_width=240):
+                    gr.Markdown("### Settings")
+                    k = gr.Slider(1, 10, value=defaults.k, step=1, label="Passages (k)", elem_id="k")
+                    max_new = gr.Slider(8, 256, value=defaults.max_new_tokens, step=8, label="Answer length (max new tokens)")
+                    model = gr.Dropdown(GENERATORS, value=defaults.generator if defaults.generator in GENERATORS else GENERATORS[0], label="Model")
+                    gr.Markdown("**Filters**")
+                    f_source = gr.Dropdown(["(any)"], value="(any)", label="Source / category", allow_custom_value=True)
+                    f_title = gr.Textbox(label="Title words", placeholder="e.g. election")
+                    with gr.Row():
+                        f_from = gr.Textbox(label="Date from", placeholder="YYYY-MM-DD", min_width=100)
+                        f_to = gr.Textbox(label="Date to", placeholder="YYYY-MM-DD", min_width=100)
+        with gr.Tab("Articles"):
+            summary = gr.Markdown(elem_id="index-summary")
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(
+                        label=f"Upload articles ({', '.join(ingest.UPLOAD_EXT)}; up to {ingest.MAX_FILES} files, "
+                        f"{ingest.MAX_FILE_BYTES // (1024 * 1024)} MB each)",
+                        file_count="multiple", file_types=ingest.UPLOAD_EXT, type="filepath", elem_id="upload",
+                    )
+                    add_btn = gr.Button("Add files", variant="primary", elem_id="add-files")
+                with gr.Column():
+                    p_title = gr.Textbox(label="Title", elem_id="paste-title")
+                    p_text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
+                    paste_btn = gr.Button("Add text", elem_id="add-text")
+            status = gr.Textbox(label="Indexing report", lines=5, interactive=False, elem_id="index-status")
+            table = gr.Dataframe(
+                headers=["doc id", "title", "source", "date", "chunks"], datatype=["str", "str", "str", "str", "number"],
+                interactive=False, label="Indexed articles", elem_id="docs", wrap=True,
+            )
+            with gr.Row():
+                rm_id = gr.Dropdown([], label="Article to remove", allow_custom_value=False, scale=4)
+                rm_btn = gr.Button("Remove", variant="stop", scale=1)
+
+        chat_inputs = [question, pairs, k, max_new, model, f_source, f_title, f_from, f_to]
+        chat_outputs = [chatbot, pairs, sources, question]
+        ev = dict(fn=respond, inputs=chat_inputs, outputs=chat_outputs, api_visibility="undocumented", concurrency_limit=4, concurrency_id="chat")
+        send.click(**ev)
+        question.submit(**ev)
+        new.click(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
+        chatbot.clear(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
+
+        listing = [table, rm_id, f_source, summary]
+        idx = dict(api_visibility="undocumented", concurrency_limit=1, concurrency_id="index")
+        add_btn.click(add_files, [files], [status, *listing], **idx).then(lambda: None, None, [files], api_visibility="private")
+        paste_btn.click(add_pasted, [p_title, p_text], [status, *listing, p_title, p_text], **idx)
+        rm_btn.click(remove_doc, [rm_id], [status, *listing], **idx)
+        demo.load(on_load, None, listing, api_visibility="undocumented")
+
+        gr.api(ask, api_name="ask", concurrency_limit=4, concurrency_id="chat")
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """Options shared by main() and the tests."""
+    theme = gr.themes.Soft(
+        font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )  # system fonts: the page makes no requests to font CDNs
+    return dict(
+        share=False, css=CSS, js=JS, theme=theme, max_file_size=ingest.MAX_FILE_BYTES,
+        footer_links=["api"], ssr_mode=False, mcp_server=False, show_error=True,
+    )
+
+
+def warm_up(qa: QA, name: str) -> None:
+    """Load the generator in the background so the first question does not wait for it."""
+    try:
+        from qa.generator import make_generator
+
+        make_generator(name)
+    except Exception as exc:  # the first question will report it
+        log.warning("could not preload generator %s: %s", name, exc)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("QA_AUTH must look like user:password")
+    return user, password
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="News QA web page")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT") or 7860), help="port (default $GRADIO_SERVER_PORT or 7860)")
+    ap.add_argument("--index-dir", default=None, help="index folder (default $QA_INDEX_DIR or indexes/default)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs QA_AUTH=user:password")
+    ap.add_argument("--no-warmup", action="store_true", help="do not preload the generator at start")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        auth = parse_auth(os.environ.get("QA_AUTH"))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.host not in LOOPBACK and auth is None:
+        print(
+            f"error: refusing to serve on {args.host} without a password. Set QA_AUTH=user:password "
+            "(or serve on 127.0.0.1, the default).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.index_dir is None and not os.environ.get("QA_INDEX_DIR"):
+            store = index.ensure_default_index()
+        else:
+            store = index.open_index(args.index_dir)
+    except index.IndexError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    qa = QA(store=store)
+    if not args.no_warmup:
+        threading.Thread(target=warm_up, args=(qa, qa.settings.generator if getattr(qa, "settings", None) else GENERATORS[0]), daemon=True).start()
+    demo = build_app(qa)
+    demo.queue(default_concurrency_limit=1)
+    print(f"serving {store.stats()['documents']} articles from {store.path} on http://{args.host}:{args.port}", flush=True)
+    demo.launch(server_name=args.host, server_port=args.port, auth=auth, **launch_kwargs())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
