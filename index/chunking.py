@@ -54,25 +54,68 @@ class Chunker:
         self.count = count_tokens
         self.max_tokens = max_tokens
         self.overlap = overlap
+        # a very long title would eat the chunk budget (or alone exceed the embedder's limit)
+        self.title_tokens = max(8, max_tokens // 4)
+        self._titles: dict[str, str] = {}
+
+    def _fit(self, text: str, s: int, e: int, budget: int) -> int:
+        """Largest end in (s, e] such that text[s:end] fits `budget` tokens, preferring word ends.
+
+        Binary search on word ends first; a single word that alone exceeds the budget (a long
+        URL, a run of CJK characters) is cut between characters. Always returns > s.
+        """
+        ends = [s + m.end() for m in re.finditer(r"\S+", text[s:e])]
+        lo, hi, best = 0, len(ends) - 1, -1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if self.count(text[s:ends[mid]]) <= budget:
+                best, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        if best >= 0:
+            return ends[best]
+        # the first word alone is too long: cut it between characters
+        first_end = ends[0] if ends else e
+        lo, hi, cut = s + 1, first_end, s + 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if self.count(text[s:mid]) <= budget:
+                cut, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        return cut
 
     def _pieces(self, text: str, spans: list[tuple[int, int]], budget: int) -> list[tuple[int, int, int]]:
-        """Sentence spans with token counts; sentences over budget are cut at word boundaries."""
+        """Sentence spans with token counts; sentences over budget are cut (at words, else characters)."""
         out = []
         for s, e in spans:
             n = self.count(text[s:e])
             if n <= budget:
                 out.append((s, e, n))
                 continue
-            words = [(m.start() + s, m.end() + s) for m in re.finditer(r"\S+", text[s:e])]
-            i = 0
-            while i < len(words):
-                j = i + 1
-                # grow greedily, counting tokens of the candidate piece
-                while j < len(words) and self.count(text[words[i][0]:words[j][1]]) <= budget:
-                    j += 1
-                out.append((words[i][0], words[j - 1][1], self.count(text[words[i][0]:words[j - 1][1]])))
-                i = j
+            while s < e:
+                cut = self._fit(text, s, e, budget)
+                ps, pe = _strip(text, s, cut)
+                if pe > ps:
+                    out.append((ps, pe, self.count(text[ps:pe])))
+                s = cut
+                while s < e and text[s].isspace():
+                    s += 1
         return out
+
+    def title_prefix(self, title: str) -> str:
+        """The title as prefixed to each chunk's embed text, cut to at most `title_tokens` tokens."""
+        if not title:
+            return ""
+        cached = self._titles.get(title)
+        if cached is None:
+            t = " ".join(title.split())
+            if self.count(t) > self.title_tokens:
+                t = t[: self._fit(t, 0, len(t), self.title_tokens)].rstrip()
+            cached = self._titles[title] = t
+            if len(self._titles) > 4096:
+                self._titles.clear()
+        return cached
 
     def chunk(self, doc: Document) -> list[Chunk]:
         from .loaders import split_title
@@ -80,7 +123,8 @@ class Chunker:
         title, body_start = split_title(doc.text)
         if title != doc.title:
             body_start = 0  # title did not come from the text (e.g. PDF metadata): chunk everything
-        prefix_tokens = self.count(doc.title + "\n") if doc.title else 0
+        prefix = self.title_prefix(doc.title)
+        prefix_tokens = self.count(prefix + "\n") if prefix else 0
         budget = max(16, self.max_tokens - prefix_tokens)
         spans = split_sentences(doc.text, body_start)
         if not spans and body_start:
@@ -95,6 +139,10 @@ class Chunker:
                 total += pieces[j][2] + (1 if j > i else 0)
                 j += 1
             j = max(j, i + 1)
+            # token counts of separately counted pieces need not add up exactly (e.g. a word cut
+            # between characters): check the real embed text and drop pieces until it fits
+            while j > i + 1 and self.count(self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]])) > self.max_tokens:
+                j -= 1
             s, e = pieces[i][0], pieces[j - 1][1]
             chunks.append(Chunk(doc_id=doc.doc_id, ord=len(chunks), text=doc.text[s:e], start=s, end=e, title=doc.title))
             if j >= len(pieces):
@@ -102,8 +150,13 @@ class Chunker:
             i = max(i + 1, j - self.overlap)
         return chunks
 
+    @staticmethod
+    def _embed(prefix: str, text: str) -> str:
+        return f"{prefix}\n{text}" if prefix else text
+
     def embed_text(self, chunk: Chunk) -> str:
-        return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+        """What the embedder sees: the (possibly shortened) title, a newline, the chunk text."""
+        return self._embed(self.title_prefix(chunk.title), chunk.text)
 
 
 def iter_chunks(chunker: Chunker, docs: list[Document]) -> Iterator[Chunk]:

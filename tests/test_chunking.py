@@ -1,0 +1,152 @@
+"""Chunking: sentence-aware, sized in MiniLM's own tokens (never truncated), with overlap and exact offsets."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import BBC_SAMPLE
+from index.chunking import Chunker, split_sentences
+from index.loaders import load_paths
+from index.records import Document
+
+LIMIT = 254  # MiniLM: 256 positions, minus [CLS] and [SEP]
+
+
+@pytest.fixture(scope="module")
+def chunker(embedder):
+    # the store's settings: 200-token chunks, 1 sentence of overlap, the embedder's own budget
+    assert embedder.token_budget == LIMIT
+    return Chunker(embedder.count_tokens, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
+
+
+def check_chunks(doc, chunks, chunker, embedder):
+    """The invariants every chunking must satisfy; returns the token counts of the embed texts."""
+    assert chunks, "a non-empty document gives at least one chunk"
+    counts = []
+    for i, c in enumerate(chunks):
+        assert c.doc_id == doc.doc_id and c.title == doc.title and c.ord == i
+        assert 0 <= c.start < c.end <= len(doc.text)
+        assert doc.text[c.start : c.end] == c.text
+        assert c.text == c.text.strip() and c.text
+        et = chunker.embed_text(c)
+        n = embedder.count_tokens(et)
+        assert n <= LIMIT, f"chunk {i} has {n} tokens"
+        # and the model really sees all of it: nothing is cut off at 256 positions
+        ids = embedder.tokenizer(et, truncation=True, max_length=embedder.max_seq_length)["input_ids"]
+        assert len(ids) == n + 2
+        counts.append(n)
+    # chunks advance through the document, and together cover every non-space character after the title
+    assert all(b.start > a.start and b.end > a.end for a, b in zip(chunks, chunks[1:]))
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    body_start = chunks[0].start
+    missing = [i for i in range(body_start, len(doc.text)) if not doc.text[i].isspace() and i not in covered]
+    assert not missing, f"text not in any chunk: {doc.text[missing[0]:missing[0] + 40]!r}"
+    return counts
+
+
+def test_real_bbc_articles(bbc_dir, chunker, embedder):
+    docs = [d for d in load_paths([bbc_dir / rel for rel in BBC_SAMPLE]) if isinstance(d, Document)]
+    assert len(docs) == len(BBC_SAMPLE)
+    multi = 0
+    for doc in docs:
+        chunks = chunker.chunk(doc)
+        counts = check_chunks(doc, chunks, chunker, embedder)
+        assert max(counts) <= 200 + 2
+        # the title line is not repeated in the chunk text (it is prefixed to the embed text)
+        assert chunks[0].start > 0 and not chunks[0].text.startswith(doc.title)
+        assert all(chunker.embed_text(c).startswith(doc.title + "\n") for c in chunks)
+        if len(chunks) > 1:
+            multi += 1
+            for a, b in zip(chunks, chunks[1:]):
+                assert b.start < a.end, "consecutive chunks share (overlap) a sentence"
+                overlap = doc.text[b.start : a.end]
+                assert overlap.rstrip()[-1] in ".!?\"'”’)", "the overlap is whole sentences"
+            # chunks end at sentence ends, not mid-sentence
+            assert all(c.text[-1] in ".!?\"'”’)" for c in chunks)
+    assert multi >= 2, "the sample should include articles longer than one chunk"
+
+
+def test_one_2000_word_sentence_without_punctuation(chunker, embedder):
+    words = [f"word{i % 97}" if i % 5 else "antidisestablishmentarianism" for i in range(2000)]
+    doc = Document("long.txt", "A long sentence", "A long sentence\n\n" + " ".join(words))
+    chunks = chunker.chunk(doc)
+    counts = check_chunks(doc, chunks, chunker, embedder)
+    assert len(chunks) > 10 and min(counts[:-1]) > 100  # cut into near-full chunks, not tiny slivers
+    # cut at word boundaries
+    for c in chunks:
+        assert doc.text[c.start - 1].isspace() and (c.end == len(doc.text) or doc.text[c.end].isspace())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "See https://example.com/" + "/".join(f"seg{i}" for i in range(600)) + " for details.",  # one ~1,800-token 'word'
+        "This is a test of a long word " + "x" * 5000 + " end.",  # over 100 chars: one [UNK]
+        "这是一个很长的句子没有标点符号" * 150,  # CJK: every character is a token, no spaces anywhere
+        "a.b," * 800,  # punctuation soup, no whitespace
+        "Email: " + ";".join(f"person{i}@example.org" for i in range(300)),
+    ],
+    ids=["url", "huge-word", "cjk", "punct", "emails"],
+)
+def test_words_longer_than_a_chunk_are_cut(body, chunker, embedder):
+    doc = Document("w.txt", "Long words", "Long words\n\n" + body)
+    check_chunks(doc, chunker.chunk(doc), chunker, embedder)
+
+
+def test_very_long_title_does_not_overflow(chunker, embedder):
+    title = " ".join(f"Headline{i}" for i in range(300))  # ~900 tokens alone
+    doc = Document("t.txt", title, title + "\n\nShort body. Another sentence here.")
+    chunks = chunker.chunk(doc)
+    check_chunks(doc, chunks, chunker, embedder)
+    et = chunker.embed_text(chunks[0])
+    assert et.startswith("Headline0 Headline1") and et.endswith("Short body. Another sentence here.")
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "Mr. Smith met Dr. Jones at 10 a.m. in St. Paul's. The U.S. Army said no. Sales rose 4.5% to £15.8m! Really? Yes."
+    sents = [text[s:e] for s, e in split_sentences(text)]
+    assert sents == [
+        "Mr. Smith met Dr. Jones at 10 a.m. in St. Paul's.",
+        "The U.S. Army said no.",
+        "Sales rose 4.5% to £15.8m!",
+        "Really?",
+        "Yes.",
+    ]
+
+
+def test_paragraphs_blank_lines_and_crlf(chunker, embedder):
+    text = "Headline\r\n\r\nFirst para line one\r\ncontinues here.\r\n\r\n\r\n   \r\nSecond para. Mr. Smith spoke.\r\n\r\n"
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans == ["Headline", "First para line one\r\ncontinues here.", "Second para.", "Mr. Smith spoke."]
+    doc = Document("crlf.txt", "Headline", text)
+    (c,) = chunker.chunk(doc)
+    check_chunks(doc, [c], chunker, embedder)
+    assert c.text.startswith("First para") and c.text.endswith("Mr. Smith spoke.")
+
+
+def test_title_only_and_whitespace_documents(chunker, embedder):
+    doc = Document("t.txt", "Only a title", "Only a title\n\n   \n")
+    (c,) = chunker.chunk(doc)
+    assert c.text == "Only a title" and doc.text[c.start : c.end] == c.text
+    # a title that does not come from the text (PDF metadata): the whole text is chunked
+    doc = Document("p.pdf", "Meta title", "Body first line.\nMore body.")
+    (c,) = chunker.chunk(doc)
+    assert c.text == doc.text and c.start == 0
+
+
+def test_overlap_setting(embedder):
+    sents = [f"Sentence number {i} talks about the weather in town {i}." for i in range(60)]
+    doc = Document("o.txt", "Weather", "Weather\n\n" + " ".join(sents))
+    no = Chunker(embedder.count_tokens, max_tokens=64, overlap=0).chunk(doc)
+    two = Chunker(embedder.count_tokens, max_tokens=64, overlap=2).chunk(doc)
+    assert all(b.start > a.end for a, b in zip(no, no[1:]))  # no shared text
+    for a, b in zip(two, two[1:]):
+        shared = split_sentences(doc.text, b.start, a.end)
+        assert len(shared) == 2
+    assert len(two) > len(no) > 3
+
+
+def test_max_tokens_over_the_limit_is_refused(embedder):
+    with pytest.raises(ValueError):
+        Chunker(embedder.count_tokens, max_tokens=300, hard_limit=embedder.token_budget)
