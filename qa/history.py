@@ -1,0 +1,30 @@
+"""Follow-up questions: rewrite "and when did that happen?" into a standalone question."""
+from __future__ import annotations
+
+import re
+
+_FOLLOW = re.compile(
+    r"^\s*(and|but|so|also|what about|how about)\b|\b(it|its|it's|that|this|those|these|they|them|their|he|him|his|she|her|there|then|the same)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    return bool(_FOLLOW.search(question)) or len(question.split()) <= 3
+
+
+def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:
+    """Retrieval query for a follow-up: the question plus the subject of the previous turn.
+
+    The tiny local models rewrite poorly, so this is deterministic: when the question leans on
+    earlier turns (pronouns, "and ...", very short), the previous user question and the key
+    words of its answer are appended as context for retrieval.
+    """
+    if not history or not is_follow_up(question):
+        return question.strip()
+    prev_q, prev_a = history[-1]
+    prev_a = re.sub(r"\[\d+\]", "", prev_a or "")
+    if prev_a.startswith("The indexed articles don't say"):
+        prev_a = ""
+    extra = " ".join(x for x in (prev_q.strip(), prev_a.strip()[:200]) if x)
+    return f"{question.strip()} ({extra})" if extra else question.strip()

@@ -1,0 +1,128 @@
+"""Hybrid retrieval: dense (FAISS) + lexical (FTS5 BM25), fused by weighted reciprocal rank,
+then a second-stage reranker. Every hit carries the score of each stage."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from index.lexical import STOPWORDS
+from index.store import IndexStore
+
+from .config import Settings
+from .records import Hit
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def content_terms(text: str) -> list[str]:
+    return [t for t in _WORD.findall(text.lower()) if t not in STOPWORDS]
+
+
+def key_terms(question: str) -> tuple[set[str], set[str]]:
+    """(all content terms, 'strong' terms: names, numbers, capitalised words not at the start)."""
+    words = _WORD.findall(question)
+    strong = set()
+    for i, w in enumerate(words):
+        if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper()):
+            strong.add(w.lower())
+    return set(content_terms(question)), strong - STOPWORDS
+
+
+def _stem(t: str) -> str:
+    for suf in ("ing", "ed", "es", "s"):
+        if len(t) > len(suf) + 3 and t.endswith(suf):
+            return t[: -len(suf)]
+    return t
+
+
+def term_coverage(question: str, text: str) -> float:
+    """Share of the question's content terms found in text, names and numbers counting double."""
+    terms, strong = key_terms(question)
+    if not terms:
+        return 0.0
+    have = {_stem(t) for t in content_terms(text)}
+    total = got = 0.0
+    for t in terms:
+        w = 2.0 if t in strong else 1.0
+        total += w
+        if _stem(t) in have:
+            got += w
+    return got / total
+
+
+class Retriever:
+    def __init__(self, store: IndexStore):
+        self.store = store
+
+    def _hits(self, ids: list[int], scores: dict[str, dict[int, float]]) -> list[Hit]:
+        rows = self.store.chunks(ids)
+        hits = []
+        for cid in ids:
+            r = rows.get(cid)
+            if r is None:  # removed meanwhile
+                continue
+            doc_id, _ord, start, end, title, text, source, date = r
+            hits.append(
+                Hit(
+                    chunk_id=cid, doc_id=doc_id, title=title, text=text, start=start, end=end, score=0.0,
+                    dense=scores["dense"].get(cid), lexical=scores["lexical"].get(cid),
+                    fused=scores["fused"].get(cid), rerank=scores["rerank"].get(cid), source=source, date=date,
+                )
+            )
+        return hits
+
+    def stages(self, question: str, s: Settings, depth: int | None = None) -> dict[str, list[Hit]]:
+        """Ranked hit lists of every stage: dense, lexical, fused, reranked."""
+        where, params = s.filters.sql()
+        qvec = self.store.embedder.encode([question])[0]
+        dense_depth = s.dense_depth if s.filters.empty() else s.dense_depth * 10
+        dense = self.store.search_dense(qvec, dense_depth)
+        if where:
+            ok = self.store.filter_ids([i for i, _ in dense], where, params)
+            dense = [(i, sc) for i, sc in dense if i in ok][: s.dense_depth]
+        lexical = self.store.search_lexical(question, s.lexical_depth, where, params)
+        scores: dict[str, dict[int, float]] = {
+            "dense": dict(dense), "lexical": dict(lexical), "fused": {}, "rerank": {},
+        }
+        fused: dict[int, float] = {}
+        for w, lst in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+            for rank, (cid, _) in enumerate(lst):
+                fused[cid] = fused.get(cid, 0.0) + w / (s.rrf_k + rank + 1)
+        scores["fused"] = fused
+        fused_ids = sorted(fused, key=lambda c: -fused[c])
+        out = {
+            "dense": [i for i, _ in dense],
+            "lexical": [i for i, _ in lexical],
+            "fused": fused_ids,
+        }
+        if s.rerank and fused_ids:
+            cand = fused_ids[: s.rerank_depth]
+            rows = self.store.chunks(cand)
+            vecs = self.store.vectors_of(cand)
+            max_rrf = max(fused[c] for c in cand)
+            rer = {}
+            for c in cand:
+                if c not in rows:
+                    continue
+                text = rows[c][4] + " " + rows[c][5]
+                cos = float(vecs[c] @ qvec) if c in vecs else scores["dense"].get(c, 0.0)
+                scores["dense"].setdefault(c, cos)
+                rer[c] = s.rerank_dense * cos + s.rerank_terms * term_coverage(question, text) + s.rerank_rrf * fused[c] / max_rrf
+            scores["rerank"] = rer
+            out["reranked"] = sorted(rer, key=lambda c: -rer[c])
+        final_key = "reranked" if "reranked" in out else "fused"
+        n = depth or max(len(v) for v in out.values())
+        result = {}
+        for name, ids in out.items():
+            hits = self._hits(ids[:n], scores)
+            key = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}[name]
+            for h in hits:
+                h.score = getattr(h, key) or 0.0
+            result[name] = hits
+        result["final"] = result[final_key]
+        return result
+
+    def retrieve(self, question: str, s: Settings) -> list[Hit]:
+        return self.stages(question, s, depth=s.k)["final"][: s.k]
