@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 import time
 
@@ -79,6 +80,16 @@ def main(argv=None) -> int:
     except (IndexError_, CorruptIndex) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as exc:  # found after open: a locked database, or a bad page read mid-add
+        if "locked" in str(exc) or "busy" in str(exc):
+            print(f"error: index {idir} is busy (another process is writing to it); try again", file=sys.stderr)
+        else:
+            print(f"error: index metadata in {idir} is damaged ({exc}). Rebuild it: delete the folder and run "
+                  f"`python -m index add YOUR_ARTICLES --index-dir {idir}`", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: batches already committed are kept; run the same add again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

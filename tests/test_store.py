@@ -192,6 +192,27 @@ def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
     assert r.returncode == 2 and "no index at" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize(
+    "exc,rc,says",
+    [
+        (KeyboardInterrupt(), 130, "run the same add again to resume"),
+        (sqlite3.DatabaseError("database disk image is malformed"), 2, "Rebuild it"),
+        (sqlite3.OperationalError("database is locked"), 2, "busy"),
+    ],
+    ids=["ctrl-c", "damaged", "locked"],
+)
+def test_cli_add_failures_are_reported_without_traceback(tmp_path, embedder, capsys, monkeypatch, exc, rc, says):
+    folder = write_articles(tmp_path / "news", {"zoo.txt": ARTICLES["zoo.txt"]})
+
+    def boom(self, *a, **kw):
+        raise exc
+
+    monkeypatch.setattr(IndexStore, "add_paths", boom)
+    assert cli_main(["add", str(folder), "--index-dir", str(tmp_path / "idx"), "--quiet"]) == rc
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
 # ---- crash safety and corruption ----------------------------------------------------------------
 
 KILL_SCRIPT = """
