@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
     a.add_argument("--quiet", action="store_true")
     sub.add_parser("list", help="list indexed documents")
-    r = sub.add_parser("remove", help="remove a document")
+    r = sub.add_parser("remove", help="remove a document (or every record of a JSONL file)")
     r.add_argument("doc_id")
     sub.add_parser("stats", help="index statistics")
     for p in sub.choices.values():
@@ -70,10 +70,16 @@ def main(argv=None) -> int:
                 print(f"{d['doc_id']}\t{d['chunks']} chunks\t{d['title']}")
         elif args.cmd == "remove":
             n = store.remove(args.doc_id)
-            if not n:
+            if n:
+                print(f"removed {args.doc_id} ({n} chunks)")
+                return 0
+            # a JSONL file holds many documents ('feed.jsonl#id' / 'feed.jsonl:line'): remove them all
+            inside = [d["doc_id"] for d in store.documents() if d["doc_id"].startswith((args.doc_id + "#", args.doc_id + ":"))]
+            if not inside:
                 print(f"no document '{args.doc_id}' in {store.path}", file=sys.stderr)
                 return 1
-            print(f"removed {args.doc_id} ({n} chunks)")
+            n = sum(store.remove(d) for d in inside)
+            print(f"removed {len(inside)} documents from {args.doc_id} ({n} chunks)")
         elif args.cmd == "stats":
             print(json.dumps(store.stats(), indent=2))
         return 0

@@ -362,7 +362,12 @@ class IndexStore:
         with self._lock:
             n_docs = self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             n_chunks = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        size = 0
+        for f in self.path.iterdir():
+            try:  # a temporary vector file may be renamed away between listing and stat
+                size += f.stat().st_size if f.is_file() else 0
+            except OSError:
+                pass
         return {
             "path": str(self.path),
             "documents": n_docs,

@@ -157,14 +157,21 @@ def run_cli(*args, timeout=120):
 def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
     folder = write_articles(tmp_path / "news", ARTICLES)
     (folder / "broken.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "feed.jsonl").write_text(
+        '{"id": "f1", "title": "Ferry strike", "text": "Ferry crews walked out."}\n{"title": "Fog", "text": "Thick fog delayed ferries."}\n',
+        encoding="utf-8",
+    )
     idx = str(tmp_path / "idx")
     # add runs in-process (shares the loaded embedder); the read-only commands run as real subprocesses
     assert cli_main(["add", str(folder), "--index-dir", idx, "--quiet"]) == 0
     out, err = capsys.readouterr()
-    assert "added 3, replaced 0, unchanged 0, skipped 1" in out
+    assert "added 5, replaced 0, unchanged 0, skipped 1" in out
     assert "broken.txt" in err and "PNG" in err
     assert cli_main(["--index-dir", idx, "add", str(folder), "--quiet"]) == 0
-    assert "added 0, replaced 0, unchanged 3" in capsys.readouterr().out
+    assert "added 0, replaced 0, unchanged 5" in capsys.readouterr().out
+    # removing a JSONL file removes each of its records
+    assert cli_main(["remove", "feed.jsonl", "--index-dir", idx]) == 0
+    assert "removed 2 documents from feed.jsonl" in capsys.readouterr().out
 
     r = run_cli("list", "--index-dir", idx)
     assert r.returncode == 0, r.stderr
@@ -362,6 +369,7 @@ def test_searches_from_threads_while_adding(tmp_path, embedder):
                 assert dense and lex
                 ids = [i for i, _ in dense] + [i for i, _ in lex]
                 rows = store.chunks(ids)
+                assert store.stats()["documents"] >= 10
                 assert set(rows) == set(ids), "a search returned a chunk id that SQLite does not have"
                 with lock:
                     done["searches"] += 1
