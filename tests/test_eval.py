@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -172,32 +170,36 @@ REPORT_KEYS = {
 }
 
 
-def test_eval_cli_retrieval_only_end_to_end(tmp_path):
+def test_eval_cli_retrieval_only_end_to_end(tmp_path, capsys):
     try:
         from qa import QA  # noqa: F401
     except ImportError:
         pytest.skip("qa.QA not available yet")
+    from eval.__main__ import main
+
     f = _squad_fixture(tmp_path)
     out = tmp_path / "report.json"
     idir = tmp_path / "idx"
 
-    def cmd(report, *extra):
-        return [sys.executable, "-m", "eval", "--corpus", str(f), "--questions", str(f), "--out", str(report),
+    def argv(report, *extra):
+        return ["--corpus", str(f), "--questions", str(f), "--out", str(report),
                 "--index-dir", str(idir), "--retrieval-only", "--quiet", *extra]
 
-    p = subprocess.run(cmd(out), cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-3000:]
-    assert "recall" in p.stdout.lower() or "R@1" in p.stdout
+    assert main(argv(out)) == 0
+    printed = capsys.readouterr().out
+    assert "R@1" in printed and "reranked" in printed
     rep = json.loads(out.read_text())
     assert REPORT_KEYS <= set(rep)
     assert (rep["n_questions"], rep["n_answerable"], rep["n_unanswerable"]) == (7, 5, 2)
     r = rep["retrieval"]
     assert {"recall@1", "recall@5", "recall@10", "mrr@10", "stages"} <= set(r)
     assert set(r["stages"]) == {"dense", "lexical", "fused", "reranked"}
-    for name in ("dense", "lexical", "fused"):
+    for name in ("dense", "lexical", "fused", "reranked"):
         assert set(r["stages"][name]) == {"recall@1", "recall@5", "recall@10", "mrr@10"}
-    # two tiny distinct articles: every answerable question should find its answer chunk
-    assert r["recall@10"] > 0.5 and r["mrr@10"] > 0.3
+        assert r["stages"][name]["recall@10"] > 0
+    assert r["final_stage"] == "reranked" and r["recall@5"] == r["stages"]["reranked"]["recall@5"]
+    # two tiny distinct articles: the answer chunk is always among the few chunks there are
+    assert r["recall@10"] == 1.0 and r["mrr@10"] > 0.3
     assert r["recall@1"] <= r["recall@5"] <= r["recall@10"]
     assert rep["answer"] is None and rep["abstention"] is None and rep["citations"] is None and rep["latency_s"] is None
     assert rep["index"]["documents"] == 2 and rep["index"]["chunks"] >= 2 and rep["index"]["build_s"] >= 0
@@ -205,11 +207,18 @@ def test_eval_cli_retrieval_only_end_to_end(tmp_path):
     assert len(rep["per_question"]) == 7 and {"id", "question", "gold", "retrieval_rank"} <= set(rep["per_question"][0])
     assert (idir / "eval_build.json").exists()
 
-    # second run reuses the index and reports the recorded build time
-    build_s = rep["index"]["build_s"]
+    # a second run reuses the index and reports the build time recorded when it was built
     out2 = tmp_path / "report2.json"
-    p = subprocess.run(cmd(out2, "--limit", "3"), cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-3000:]
+    assert main(argv(out2, "--limit", "3")) == 0
     rep2 = json.loads(out2.read_text())
-    assert rep2["index"]["reused"] is True and rep2["index"]["build_s"] == build_s
+    assert rep2["index"]["reused"] is True and rep2["index"]["build_s"] == rep["index"]["build_s"]
     assert rep2["n_questions"] == 3 and rep2["config"]["limit"] == 3
+
+
+def test_eval_cli_reports_bad_input(tmp_path, capsys):
+    from eval.__main__ import main
+
+    empty = tmp_path / "none.jsonl"
+    empty.write_text("")
+    assert main(["--corpus", str(tmp_path), "--questions", str(empty), "--out", str(tmp_path / "r.json")]) == 2
+    assert "no questions" in capsys.readouterr().err
