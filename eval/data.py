@@ -120,7 +120,7 @@ def default_index_dir(corpus: str | Path, root: Path) -> Path:
 BUILD_FILE = "eval_build.json"
 
 
-def build_index(store, corpus: str | Path, progress: Callable[[int, int], None] | None = None, batch_docs: int = 64) -> dict:
+def build_index(store, corpus: str | Path, progress: Callable[[int, int], None] | None = None, batch_docs: int = 4) -> dict:
     """Add the corpus to `store` (resumes: unchanged documents are skipped); returns what to record."""
     t_load = time.time()
     store.embedder  # load the model first: build_s times indexing, not the model load
@@ -137,7 +137,7 @@ def build_index(store, corpus: str | Path, progress: Callable[[int, int], None] 
         store.save()
     else:
         cb = (lambda done, total, rep: progress(done, total)) if progress else None
-        rep = store.add_paths([Path(corpus)], progress=cb)
+        rep = store.add_paths([Path(corpus)], progress=cb)  # its own batching (64 files)
         skipped = len(rep.skipped)
     s = store.stats()
     info = {

@@ -183,6 +183,7 @@ def run_eval(
             "chunks": s["chunks"],
             "build_s": info.get("build_s"),
             "reused": info.get("reused"),
+            "resumed": info.get("resumed", False),  # build_s then times only the missing part
             "path": str(store.path),
         },
         "config": {
