@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -52,6 +53,23 @@ def consistency(store: IndexStore) -> dict:
     orphans = conn.execute("SELECT COUNT(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL").fetchone()[0]
     assert orphans == 0
     return {"documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0], "chunks": len(chunk_ids)}
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory, embedder) -> Path:
+    """An index of ARTICLES, built once; tests that damage it work on a copy (see `index_copy`)."""
+    path = tmp_path_factory.mktemp("built") / "idx"
+    store = IndexStore(path, embedder=embedder)
+    store.add_documents([Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()])
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return path
+
+
+@pytest.fixture
+def index_copy(built_index, tmp_path) -> Path:
+    shutil.copytree(built_index, tmp_path / "idx")
+    return tmp_path / "idx"
 
 
 def top_dense(store: IndexStore, text: str, k: int = 3):
@@ -116,15 +134,13 @@ def test_add_unchanged_replace_remove(tmp_path, embedder):
     again.close()
 
 
-def test_replace_then_crash_before_faiss_save_serves_new_vectors(tmp_path, embedder):
+def test_replace_then_crash_before_faiss_save_serves_new_vectors(index_copy, embedder):
     """A replace committed to SQLite but not yet to the FAISS file must not leave stale vectors."""
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
-    docs = [Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()]
-    store.add_documents(docs)  # saved
+    store = IndexStore(index_copy, embedder=embedder)  # ARTICLES, saved; cup.txt holds the highest chunk ids
     changed = Document("cup.txt", "Storm closes airport", "Storm closes airport\n\nHeavy snow closed the airport and grounded all flights.")
     store.add_documents([changed], save=False)  # committed; the FAISS file is now behind
     store.close()  # "crash": no save
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store = IndexStore(index_copy, embedder=embedder)
     consistency(store)
     hits = top_dense(store, store.chunker.embed_text(store.chunker.chunk(changed)[0]), 1)
     assert doc_of(store, hits) == ["cup.txt"] and hits[0][1] > 0.99  # the new vector, not the old one
@@ -272,7 +288,7 @@ def test_sigkill_during_add_keeps_committed_state_and_resumes(tmp_path, embedder
         while doc_count(idx / "meta.sqlite") <= 20:
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.time() < deadline, "the add never committed"
-            time.sleep(0.02)
+            time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -299,17 +315,16 @@ def test_sigkill_during_add_keeps_committed_state_and_resumes(tmp_path, embedder
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
-def test_corrupt_vector_file_is_rebuilt_from_sqlite(tmp_path, embedder, caplog, damage):
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
-    store.add_documents([Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()])
+def test_corrupt_vector_file_is_rebuilt_from_sqlite(index_copy, embedder, caplog, damage):
+    store = IndexStore(index_copy, embedder=embedder)
     before = consistency(store)
     store.close()
-    (vf,) = list((tmp_path / "idx").glob("vectors-*.faiss"))
+    (vf,) = list(index_copy.glob("vectors-*.faiss"))
     data = vf.read_bytes()
     vf.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"not a faiss index" * 50, "empty": b""}[damage])
 
     with caplog.at_level(logging.WARNING, logger="index.store"):
-        store = IndexStore(tmp_path / "idx", embedder=embedder)
+        store = IndexStore(index_copy, embedder=embedder)
         assert doc_of(store, top_dense(store, "interest rates mortgage", 1)) == ["rates.txt"]
     assert any(r.levelno == logging.WARNING and vf.name in r.getMessage() and "rebuild" in r.getMessage() for r in caplog.records)
     assert consistency(store) == before
@@ -317,19 +332,15 @@ def test_corrupt_vector_file_is_rebuilt_from_sqlite(tmp_path, embedder, caplog, 
     # the rebuilt file was written back: the next open is clean
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="index.store"):
-        store = IndexStore(tmp_path / "idx", embedder=embedder)
+        store = IndexStore(index_copy, embedder=embedder)
         assert store.vectors.ntotal == before["chunks"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     store.close()
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncate"])
-def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(tmp_path, embedder, damage):
-    idx = tmp_path / "idx"
-    store = IndexStore(idx, embedder=embedder)
-    store.add_documents([Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()])
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
+def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(index_copy, embedder, damage):
+    idx = index_copy
     db = idx / "meta.sqlite"
     data = db.read_bytes()
     for extra in idx.glob("meta.sqlite-*"):
