@@ -275,7 +275,7 @@ def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True
             if p.is_dir() and f.stem.upper() in NOT_ARTICLES:
                 yield LoadError(str(f), "not an article (folder README/LICENSE file)")
                 continue
-            source = rel.split("/")[0] if "/" in rel else ""
+            source = rel.rsplit("/", 1)[0] if "/" in rel else ""
             try:
                 size = f.stat().st_size
                 if size > MAX_BYTES:

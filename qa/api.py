@@ -70,7 +70,9 @@ class QA:
             return
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""
-        for delta in gen.stream(prompt, s.max_new_tokens):
+        gstats: dict = {}
+        copy = [p.text for p in passages] if s.decoding == "copy" else None
+        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats):
             raw += delta
             yield delta
         support = find_support(raw, passages)

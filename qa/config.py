@@ -50,9 +50,10 @@ class Settings:
     rerank_rrf: float = 0.2  # and the normalised fused score
     generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
     prompt_style: str = "completion"  # "completion" (two examples) or "chat" (the model's chat template)
+    decoding: str = "copy"  # "copy": constrained to copy a span of the evidence; "free": plain greedy
     max_new_tokens: int = 32
     context_tokens: int = 900  # generator tokens of evidence in the prompt
-    min_relevance: float = 0.25  # decline without calling the model below this dense similarity
+    min_relevance: float = 0.15  # decline without calling the model below this dense similarity
     min_support: float = 0.5  # decline when the answer is not supported by the evidence
     filters: Filters = field(default_factory=Filters)
 

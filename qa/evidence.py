@@ -67,7 +67,13 @@ def select_evidence(
     """Score every sentence of the hits (embedding similarity + term overlap + the hit's rank),
     keep the best within the budget, and group them into numbered passages (hit order, sentence
     order inside each hit)."""
-    sents = [s for h in hits for s in hit_sentences(h) if not looks_like_injection(s.text)]
+    sents, seen = [], set()
+    for h in hits:
+        for s in hit_sentences(h):
+            # overlapping chunks repeat sentences: keep each document sentence once
+            if (h.doc_id, s.start) not in seen and not looks_like_injection(s.text):
+                seen.add((h.doc_id, s.start))
+                sents.append(s)
     if not sents:
         return []
     vecs = embed([question] + [s.text for s in sents])

@@ -132,8 +132,20 @@ class Generator:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def stream(self, prompt: str, max_new_tokens: int = 32, stop: tuple[str, ...] = ("\n",)) -> Iterator[str]:
-        """Yield text deltas of a greedy continuation of `prompt`."""
+    def stream(
+        self,
+        prompt: str,
+        max_new_tokens: int = 32,
+        stop: tuple[str, ...] = ("\n",),
+        copy_from: list[str] | None = None,
+        stats: dict | None = None,
+    ) -> Iterator[str]:
+        """Yield text deltas of a greedy continuation of `prompt`.
+
+        copy_from: constrain decoding to copy a contiguous span of one of these texts (each should
+        appear in the prompt): each next token must extend a match inside one, or stop.
+        stats: filled with 'logprobs' (unconstrained log-probability of each chosen token).
+        """
         import torch
 
         with self._lock, torch.inference_mode():
@@ -141,16 +153,40 @@ class Generator:
             room = self.context_length - max_new_tokens - 1
             if ids.shape[1] > room:  # never overflow the context: keep the end (question + cue)
                 ids = ids[:, -room:]
+            src = self._copy_source(prompt, copy_from) if copy_from else None
+            stop_ids = self._stop_ids(stop) if src is not None else set()
+            positions: list[int] | None = None  # positions in src matched by the generated suffix
             past = None
             generated: list[int] = []
+            logprobs: list[float] = []
             emitted = ""
             inp = ids
             for _ in range(max_new_tokens):
                 out = self.model(input_ids=inp, **{self._cache_kw: past}, use_cache=True, logits_to_keep=1)
                 past = out.past_key_values
-                nxt = int(out.logits[0, -1].argmax())
-                if nxt in self.eos_ids:
+                logits = out.logits[0, -1].float()
+                lp = torch.log_softmax(logits, dim=-1)
+                if src is not None:
+                    if positions is None:
+                        allowed = set(src) - {-1}
+                    else:
+                        allowed = {src[p + 1] for p in positions if p + 1 < len(src)}
+                    if generated:
+                        allowed |= stop_ids | self.eos_ids
+                    if not allowed:
+                        break
+                    cand = torch.tensor(sorted(allowed))
+                    nxt = int(cand[int(logits[cand].argmax())])
+                else:
+                    nxt = int(logits.argmax())
+                if nxt in self.eos_ids or nxt in stop_ids:
                     break
+                logprobs.append(float(lp[nxt]))
+                if src is not None:
+                    if positions is None:
+                        positions = [i for i, t in enumerate(src) if t == nxt]
+                    else:
+                        positions = [p + 1 for p in positions if p + 1 < len(src) and src[p + 1] == nxt]
                 generated.append(nxt)
                 text = self.tokenizer.decode(generated, skip_special_tokens=True)
                 cut = min((text.find(s) for s in stop if s in text), default=-1)
@@ -162,9 +198,40 @@ class Generator:
                 if cut >= 0:
                     break
                 inp = torch.tensor([[nxt]])
+            if stats is not None:
+                stats["logprobs"] = logprobs
+                stats["tokens"] = len(generated)
 
-    def complete(self, prompt: str, max_new_tokens: int = 32, stop: tuple[str, ...] = ("\n",)) -> str:
-        return "".join(self.stream(prompt, max_new_tokens, stop))
+    def _copy_source(self, prompt: str, segments: list[str]) -> list[int]:
+        """Token ids of each segment as tokenised inside the prompt (so spans line up), joined
+        by -1 so that a copied span never runs from one segment into the next."""
+        enc = self.tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
+        pairs = list(zip(enc["input_ids"], enc["offset_mapping"]))
+        src: list[int] = []
+        for seg in segments:
+            at = prompt.rfind(seg)
+            if at < 0:
+                toks = self.tokenizer(" " + seg, add_special_tokens=False)["input_ids"]
+            else:
+                toks = [t for t, (a, b) in pairs if a >= at - 1 and b <= at + len(seg) and b > a]
+            src += toks + [-1]
+        return src
+
+    def _stop_ids(self, stop: tuple[str, ...]) -> set[int]:
+        ids = set()
+        for s in stop:
+            for variant in (s, " " + s):
+                t = self.tokenizer(variant, add_special_tokens=False)["input_ids"]
+                if len(t) == 1 or (len(t) == 2 and variant.startswith(" ")):
+                    ids.add(t[-1])
+        for tok in (".\n", "\n\n"):
+            t = self.tokenizer(tok, add_special_tokens=False)["input_ids"]
+            if len(t) == 1:
+                ids.add(t[0])
+        return ids
+
+    def complete(self, prompt: str, max_new_tokens: int = 32, stop: tuple[str, ...] = ("\n",), **kw) -> str:
+        return "".join(self.stream(prompt, max_new_tokens, stop, **kw))
 
 
 _CACHE: dict[str, Generator] = {}
