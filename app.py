@@ -112,8 +112,15 @@ def _highlight(passage: str, quote: str) -> str:
     return esc(passage)
 
 
-def sources_html(answer) -> str:
-    """Numbered source cards (id="src-n") for an Answer; all article text escaped."""
+def sources_html(answer, turn: int = 0) -> str:
+    """Numbered source cards (id="src-n") for an Answer; all article text escaped.
+
+    The wrapper's data-turn tells which chat turn the cards belong to (0: none yet).
+    """
+    return f'<div class="src-list" data-turn="{int(turn)}">{_sources_body(answer)}</div>'
+
+
+def _sources_body(answer) -> str:
     if answer is None:
         return '<div class="src-note">Sources of the answer appear here.</div>'
     if getattr(answer, "declined", False) and not answer.citations:
@@ -243,7 +250,7 @@ def build_app(qa: QA) -> gr.Blocks:
         if model not in GENERATORS:
             raise gr.Error(f"unknown model {model!r}")
         partial = ""
-        yield chat_messages(pairs, q), pairs, '<div class="src-note">Searching the articles…</div>', ""
+        yield chat_messages(pairs, q), pairs, '<div class="src-note src-pending">Searching the articles…</div>', ""
         answer = None
         try:
             for item in qa.ask_stream(q, history=pairs, k=int(k), max_new_tokens=int(max_new), generator=model, filters=filters):
@@ -255,14 +262,14 @@ def build_app(qa: QA) -> gr.Blocks:
         except Exception as exc:  # show the failure in the chat instead of a broken page
             log.exception("answering failed")
             pairs = pairs + [(q, f"Sorry, answering failed: {exc}")]
-            yield chat_messages(pairs), pairs, '<div class="src-note">No sources.</div>', ""
+            yield chat_messages(pairs), pairs, sources_html(None, len(pairs)), ""
             return
         if answer is None:
             pairs = pairs + [(q, partial or "Sorry, no answer was produced.")]
-            yield chat_messages(pairs), pairs, sources_html(None), ""
+            yield chat_messages(pairs), pairs, sources_html(None, len(pairs)), ""
             return
         pairs = pairs + [(q, answer.text)]
-        yield chat_messages(pairs, last_sources=len(answer.citations)), pairs, sources_html(answer), ""
+        yield chat_messages(pairs, last_sources=len(answer.citations)), pairs, sources_html(answer, len(pairs)), ""
 
     def new_chat():
         return [], [], sources_html(None), ""
@@ -316,7 +323,7 @@ def build_app(qa: QA) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
-                        label="Answers", elem_id="chat", height=380, latex_delimiters=[],
+                        label="Answers", elem_id="chat", height=320, latex_delimiters=[],
                         sanitize_html=True, feedback_options=None, buttons=["copy"],
                     )
                     with gr.Row():
