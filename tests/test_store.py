@@ -398,3 +398,15 @@ def test_searches_from_threads_while_adding(tmp_path, embedder):
     assert done["searches"] == 4 * 20
     assert consistency(store)["documents"] == 40
     store.close()
+
+
+def test_open_rules(tmp_path, built_index, embedder):
+    with pytest.raises(IndexError_, match="no index at"):
+        IndexStore(tmp_path / "missing", create=False)
+    assert not (tmp_path / "missing").exists()
+    # an index remembers its embedder: opening it with another one is refused (vectors would not compare)
+    with pytest.raises(IndexError_, match="built with embedder 'minilm'"):
+        IndexStore(built_index, embedder="some/other-model")
+    store = IndexStore(built_index, create=False)  # no embedder given: the stored one
+    assert store.embedder_name == "minilm" and store.stats()["documents"] == len(ARTICLES)
+    store.close()
