@@ -1,0 +1,33 @@
+"""Benchmarks: `python -m bench` (see bench/__main__.py). Synthetic data helpers live here so tests can share them."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def clustered_vectors(n: int, dim: int = 384, clusters: int | None = None, spread: float = 1.0, seed: int = 0) -> np.ndarray:
+    """n L2-normalised float32 vectors around random centres (cluster sizes vary, like topics in news).
+
+    `spread` is the noise norm relative to the centre's: 1.0 gives a cosine of ~0.7 to the centre.
+    """
+    rng = np.random.default_rng(seed)
+    clusters = clusters or max(1, min(2000, n // 200))
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    weights = rng.pareto(1.5, clusters) + 1.0
+    weights /= weights.sum()
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        which = rng.choice(clusters, m, p=weights)
+        x = centres[which] + rng.standard_normal((m, dim), dtype=np.float32) * (spread / np.sqrt(dim))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[i : i + m] = x
+    return out
+
+
+def recall_at_k(approx: list[list[int]], exact: list[list[int]], k: int = 10) -> float:
+    """Mean fraction of the exact top-k found in the approximate top-k."""
+    if not exact:
+        return 1.0
+    return float(np.mean([len(set(a[:k]) & set(e[:k])) / max(1, len(e[:k])) for a, e in zip(approx, exact)]))

@@ -1,0 +1,169 @@
+"""Vector index kinds: add/search/remove/save/load, ANN recall against exact search, auto switching."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench import clustered_vectors, recall_at_k
+from index.vectors import VectorIndex, make_vector_index
+
+DIM = 64
+
+
+def _small(kind: str) -> VectorIndex:
+    # small thresholds so "ivf" and "auto" really use the inverted file on a few thousand vectors
+    return make_vector_index(DIM, kind, auto_threshold=1000, ivf_min=1000)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw", "auto"])
+def test_round_trip(kind, tmp_path):
+    x = clustered_vectors(3000, DIM, seed=1)
+    ids = np.arange(3000, dtype=np.int64) * 7 + 5  # arbitrary, non-contiguous chunk ids
+    vi = _small(kind)
+    vi.add(ids[:2000], x[:2000])
+    vi.add(ids[2000:], x[2000:])
+    assert vi.ntotal == 3000
+    assert vi.impl == {"flat": "flat", "ivf": "ivf", "hnsw": "hnsw", "auto": "ivf"}[kind]
+    assert set(vi.ids().tolist()) == set(ids.tolist())
+    # a stored vector finds itself first
+    for j in (0, 1500, 2999):
+        top = vi.search(x[j], 5)
+        assert top[0][0] == ids[j] and top[0][1] == pytest.approx(1.0, abs=0.02)
+        assert len(top) == 5 and all(top[i][1] >= top[i + 1][1] for i in range(4))
+    # remove by chunk id
+    gone = ids[:100]
+    vi.remove(gone)
+    assert vi.ntotal == 2900
+    assert not set(gone.tolist()) & set(vi.ids().tolist())
+    assert all(i not in set(gone.tolist()) for i, _ in vi.search(x[0], 20))
+    # save / load round trip (atomic write leaves no temporary file)
+    f = tmp_path / "vectors-1.faiss"
+    vi.save(f)
+    assert f.exists() and not list(tmp_path.glob("*.tmp"))
+    back = VectorIndex.load(f, DIM, kind, auto_threshold=1000, ivf_min=1000)
+    assert back.impl == vi.impl and back.ntotal == 2900
+    assert set(back.ids().tolist()) == set(vi.ids().tolist())
+    q = x[2500]
+    assert [i for i, _ in back.search(q, 10)] == [i for i, _ in vi.search(q, 10)]
+    # the loaded index stays writable: re-add a removed id, remove another
+    back.add(gone[:1], x[:1])
+    back.remove(ids[2999:])
+    assert back.search(x[0], 1)[0][0] == gone[0]
+    assert ids[2999] not in set(back.ids().tolist()) and back.ntotal == 2900
+    with pytest.raises(ValueError):
+        VectorIndex.load(f, DIM + 1, kind)
+
+
+def test_ivf_memory_mapped_file_is_copied_on_write(tmp_path):
+    x = clustered_vectors(2000, DIM, seed=2)
+    vi = _small("ivf")
+    vi.add(np.arange(2000), x)
+    f = tmp_path / "v.faiss"
+    vi.save(f)
+    m = VectorIndex.load(f, DIM, "ivf", mmap=True)
+    assert m.mmapped and m.ntotal == 2000
+    assert m.search(x[10], 1)[0][0] == 10
+    m.remove([10])  # would abort inside FAISS if the read-only mapping were written to
+    m.add(np.array([5000]), x[10:11])
+    assert not m.mmapped and m.search(x[10], 1)[0][0] == 5000
+
+
+def test_unknown_kind_and_kind_mismatch(tmp_path):
+    with pytest.raises(ValueError):
+        make_vector_index(DIM, "lsh")
+    vi = _small("hnsw")
+    vi.add(np.arange(50), clustered_vectors(50, DIM))
+    f = tmp_path / "h.faiss"
+    vi.save(f)
+    with pytest.raises(ValueError):  # the store then rebuilds from SQLite
+        VectorIndex.load(f, DIM, "flat")
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_ann_recall_against_exact(kind):
+    n, nq = 20_000, 200
+    both = clustered_vectors(n + nq, DIM, seed=3)
+    x, q = both[:n], both[n:]  # queries: unseen points around the same topic centres
+    ids = np.arange(n, dtype=np.int64)
+    exact = make_vector_index(DIM, "flat")
+    exact.add(ids, x)
+    ann = make_vector_index(DIM, kind)  # default settings: ivf trains at 10k vectors
+    ann.add(ids, x)
+    assert ann.impl == kind
+    truth = [[i for i, _ in hits] for hits in exact.search_many(q, 10)]
+    got = [[i for i, _ in hits] for hits in ann.search_many(q, 10)]
+    r = recall_at_k(got, truth, 10)
+    assert r >= 0.95, f"{kind} recall@10 {r:.3f}"
+
+
+def test_auto_switches_past_threshold():
+    x = clustered_vectors(1600, DIM, seed=4)
+    vi = make_vector_index(DIM, "auto", auto_threshold=1000)
+    vi.add(np.arange(1000), x[:1000])
+    assert vi.impl == "flat"  # at the threshold: still exact
+    vi.add(np.arange(1000, 1600), x[1000:])
+    assert vi.impl == "ivf" and vi.ntotal == 1600
+    assert set(vi.ids().tolist()) == set(range(1600))
+    assert vi.search(x[1234], 1)[0][0] == 1234
+
+
+def test_auto_threshold_from_environment(monkeypatch):
+    monkeypatch.setenv("QA_VECTOR_AUTO_THRESHOLD", "100")
+    vi = make_vector_index(DIM, "auto")
+    assert vi.auto_threshold == 100
+    vi.add(np.arange(150), clustered_vectors(150, DIM, seed=5))
+    assert vi.impl == "ivf"
+
+
+def test_hnsw_compacts_after_many_removals():
+    x = clustered_vectors(1200, DIM, seed=6)
+    vi = make_vector_index(DIM, "hnsw")
+    vi.add(np.arange(1200), x)
+    vi.remove(range(50))
+    assert len(vi.deleted) == 50 and vi.ntotal == 1150  # filtered, not yet rebuilt
+    vi.remove(range(50, 200))
+    assert not vi.deleted and vi.index.ntotal == 1000  # rebuilt without the dead
+    assert vi.search(x[500], 1)[0][0] == 500
+
+
+def test_ivf_retrains_as_it_grows():
+    x = clustered_vectors(6000, DIM, seed=7)
+    vi = make_vector_index(DIM, "ivf", ivf_min=1000)
+    vi.add(np.arange(1000), x[:1000])
+    small = vi.index.nlist
+    vi.add(np.arange(1000, 6000), x[1000:])
+    assert vi.index.nlist >= 2 * small and vi.ntotal == 6000
+    assert set(vi.ids().tolist()) == set(range(6000))
+    assert vi.search(x[4321], 1)[0][0] == 4321
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_store_reconciles_every_kind(kind, tmp_path, monkeypatch):
+    """The store's FAISS file is a cache of SQLite: stale or missing files are repaired on open."""
+    from index import Document, IndexStore
+
+    monkeypatch.setenv("QA_VECTOR_IVF_MIN", "4")  # let the inverted file engage on a handful of chunks
+    docs = [
+        Document(f"d{i}", f"Title {i}", f"Title {i}\n\n" + " ".join(f"Sentence {j} about topic {i} and its {w}." for j, w in enumerate(["rates", "goals", "votes", "chips", "films"])), source="t")
+        for i in range(6)
+    ]
+    s = IndexStore(tmp_path, vector_kind=kind)
+    s.add_documents(docs)
+    n = s.stats()["chunks"]
+    assert s.vectors.impl == kind and s.vectors.ntotal == n
+    q = s.embedder.encode(["Sentence 2 about topic 3 and its votes."])[0]
+    top = s.chunks([s.search_dense(q, 1)[0][0]])
+    assert next(iter(top.values()))[0] == "d3"
+    stale = sorted(tmp_path.glob("vectors-*.faiss"))[-1].read_bytes()
+    s.remove("d3")
+    assert all(s.chunks([i])[i][0] != "d3" for i, _ in s.search_dense(q, 5))
+    s.close()
+    # put back the pre-removal file as if the process died before writing the new one
+    for f in tmp_path.glob("vectors-*.faiss"):
+        f.unlink()
+    (tmp_path / "vectors-1.faiss").write_bytes(stale)
+    s2 = IndexStore(tmp_path, vector_kind=kind)
+    assert s2.vectors.impl == kind
+    assert set(s2.vectors.ids().tolist()) == {r[0] for r in s2.conn.execute("SELECT id FROM chunks")}
+    assert all(s2.chunks([i])[i][0] != "d3" for i, _ in s2.search_dense(q, 5))
+    s2.close()
