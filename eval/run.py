@@ -153,6 +153,7 @@ def run_eval(
             row.update(
                 answer=ans.text, short_answer=ans.short_answer, declined=ans.declined,
                 citations=[c.doc_id for c in ans.citations], latency_s=round(lat, 3),
+                diagnostics=ans.diagnostics,
             )
         per_q.append(row)
         bar(i)

@@ -53,20 +53,27 @@ class QA:
             raise ValueError("empty question")
         standalone = standalone_question(q, history)
 
-        def declined(hits: list[Hit]) -> Answer:
-            return Answer(text=DECLINE_TEXT, declined=True, question=q, standalone_question=standalone, hits=hits, seconds=time.time() - t0)
+        diag: dict = {}
+
+        def declined(hits: list[Hit], reason: str) -> Answer:
+            diag["declined_because"] = reason
+            return Answer(
+                text=DECLINE_TEXT, declined=True, question=q, standalone_question=standalone, hits=hits,
+                seconds=time.time() - t0, diagnostics=diag,
+            )
 
         hits = self.retriever.retrieve(standalone, s)
         best = max((h.dense or 0.0 for h in hits), default=0.0)
+        diag["relevance"] = round(best, 4)
         if not hits or best < s.min_relevance:
-            yield declined(hits)  # nothing relevant: the model is not called
+            yield declined(hits, "no relevant passage")  # the model is not called
             return
         gen = make_generator(s.generator)
         overhead = gen.count_tokens(build_prompt(s.prompt_style if s.prompt_style != "chat" else "completion", standalone, [])) + 16
         budget = max(64, min(s.context_tokens, gen.context_length - s.max_new_tokens - overhead))
         passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
         if not passages:
-            yield declined(hits)
+            yield declined(hits, "no usable evidence")
             return
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""
@@ -76,13 +83,24 @@ class QA:
             raw += delta
             yield delta
         support = find_support(raw, passages)
+        lps = gstats.get("logprobs") or [0.0]
+        diag.update(
+            raw=raw.strip(), confidence=round(sum(lps) / len(lps), 4), first_logprob=round(lps[0], 4),
+            support=round(support.score, 4) if support else 0.0,
+            evidence=round(max((x.score for p in passages for x in p.sentences), default=0.0), 4),
+        )
+        if support is not None:
+            diag["sentence_score"] = round(support.sentence.score, 4)
         if support is None or support.score < s.min_support:
-            yield declined(hits)
+            yield declined(hits, "answer not supported by the evidence")
+            return
+        if diag["confidence"] < s.min_confidence:
+            yield declined(hits, "model not confident")
             return
         cit = make_citation(1, support)
         yield Answer(
             text=f"{support.span} [1]", citations=[cit], declined=False, question=q, standalone_question=standalone,
-            short_answer=support.span, hits=hits, seconds=time.time() - t0,
+            short_answer=support.span, hits=hits, seconds=time.time() - t0, diagnostics=diag,
         )
 
 

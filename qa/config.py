@@ -55,6 +55,7 @@ class Settings:
     context_tokens: int = 900  # generator tokens of evidence in the prompt
     min_relevance: float = 0.15  # decline without calling the model below this dense similarity
     min_support: float = 0.5  # decline when the answer is not supported by the evidence
+    min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
     filters: Filters = field(default_factory=Filters)
 
     def with_(self, **kw) -> "Settings":

@@ -29,6 +29,10 @@ CACHE_DIR = Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "new
 def _offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from transformers.utils import logging as tlog
+
+    tlog.set_verbosity_error()  # no deprecation chatter or progress bars in answers
+    tlog.disable_progress_bar()
 
 
 def gguf_path(name: str) -> Path:

@@ -50,3 +50,5 @@ class Answer:
     short_answer: str = ""  # the bare answer span, without citation markers
     hits: list[Hit] = field(default_factory=list)
     seconds: float = 0.0
+    # why it was answered or declined: relevance, raw model output, its confidence, support
+    diagnostics: dict = field(default_factory=dict)
