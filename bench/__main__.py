@@ -1,0 +1,349 @@
+"""python -m bench [--out bench/report.json] [--news-limit 500] [--sizes 10000,100000,1000000] [--skip ...]
+
+Sections (each can be skipped with --skip NAME):
+  index    indexing throughput of the real pipeline (load -> chunk -> embed -> SQLite/FAISS) on news
+           articles, against plain sentence-transformers `encode` (torch) over the same chunk texts in
+           the same run, plus how closely the pipeline's embeddings agree with the plain ones.
+  vectors  retrieval latency p50/p95 (one query at a time, as the app searches) of exact and IVF
+           search over clustered synthetic 384-d unit vectors, IVF recall@10 against exact, and the
+           resident memory of a process serving the largest index.
+  qa       time to first streamed token and full-answer latency through qa.QA.ask_stream.
+  startup  cold start (empty model caches) and warm start of a fresh process: build/open the
+           index, construct QA, answer one question.
+The report holds numbers only; the table printed at the end is the same data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import clustered_vectors, recall_at_k
+
+REPO = Path(__file__).resolve().parent.parent
+NEWS = REPO.parent / "shared" / "data" / "news"
+QUESTIONS = [
+    "When was the Jay Report published?",
+    "How many children did the Jay Report estimate had been abused in Rotherham?",
+    "Who is the Rotherham Labour MP quoted in the article?",
+    "Which home secretary ordered the review?",
+    "What did the Home Secretary say the Home Office introduced in 2014?",
+    "Who wrote the further review of the internal report?",
+    "When was the Home Office researcher's document believed to have been written?",
+    "What did Sarah Champion say the Home Office knew about?",
+    "Who is the chief executive of the NSPCC?",
+    "What did the review find about the key documents?",
+]
+
+
+def pct(xs, p) -> float:
+    return float(np.percentile(np.asarray(xs, dtype=np.float64), p)) if len(xs) else float("nan")
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
+
+
+# ---- indexing -------------------------------------------------------------------------------
+def pick_news(limit: int) -> list[Path]:
+    files = sorted(p for p in (NEWS / "bbc").rglob("*.txt") if p.is_file())
+    if limit and limit < len(files):  # evenly spaced: every category, in arrival (path) order
+        step = len(files) / limit
+        files = [files[int(i * step)] for i in range(limit)]
+    return files
+
+
+def bench_index(limit: int, report: dict) -> None:
+    from index.embedder import make_embedder
+    from index.records import Chunk
+    from index.store import IndexStore
+
+    files = pick_news(limit)
+    emb = make_embedder()
+    emb.encode(["warm up"])
+    report["embed_backend_onnx_int8"] = int(emb.backend == "onnx-int8")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = IndexStore(tmp, embedder=emb)
+        log(f"indexing {len(files)} news articles with the {emb.backend} backend")
+        c0, t0 = time.process_time(), time.perf_counter()
+        rep = store.add_paths(files)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        n = rep.chunks
+        report["index_docs"] = len(rep.added)
+        report["index_chunks"] = n
+        report["index_seconds"] = wall
+        report["index_chunks_per_s"] = n / wall
+        report["index_chunks_per_cpu_s"] = n / cpu
+        rows = store.conn.execute("SELECT c.id, c.doc_id, c.title, c.text, c.vector, d.path FROM chunks c JOIN documents d USING(doc_id) ORDER BY c.id").fetchall()
+        texts = [store.chunker.embed_text(Chunk(doc_id=r[1], ord=0, text=r[3], start=0, end=0, title=r[2])) for r in rows]
+        mine = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        doc_of = [r[1] for r in rows]
+        path_of = {r[1]: r[5] for r in rows}
+        store.close()
+
+    ref = make_embedder(backend="torch")
+    st = ref.model
+    st.encode(["warm up"])
+    log(f"plain SentenceTransformer.encode over the same {len(texts)} chunks (torch, one call, batch 32)")
+    c0, t0 = time.process_time(), time.perf_counter()
+    plain = st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    report["plain_encode_chunks_per_s"] = len(texts) / wall
+    report["plain_encode_chunks_per_cpu_s"] = len(texts) / cpu
+    report["index_speedup"] = report["index_chunks_per_s"] / report["plain_encode_chunks_per_s"]
+    report["index_speedup_cpu"] = report["index_chunks_per_cpu_s"] / report["plain_encode_chunks_per_cpu_s"]
+    # the naive way: one encode call per article, in arrival order (on a subset: it is slow)
+    by_doc: dict[str, list[str]] = {}
+    for d, t in zip(doc_of, texts):
+        by_doc.setdefault(d, []).append(t)
+    subset = list(by_doc.values())[: max(1, len(by_doc) // 5)]
+    t0 = time.perf_counter()
+    for ts in subset:
+        st.encode(ts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    report["plain_encode_per_doc_chunks_per_s"] = sum(map(len, subset)) / (time.perf_counter() - t0)
+    report["index_speedup_vs_per_doc"] = report["index_chunks_per_s"] / report["plain_encode_per_doc_chunks_per_s"]
+
+    # does the faster pipeline retrieve what the plain model retrieves?
+    cos = (mine * plain).sum(1)
+    report["embed_cosine_mean"] = float(cos.mean())
+    report["embed_cosine_min"] = float(cos.min())
+    rng = np.random.default_rng(0)
+    queries = []
+    for i in rng.choice(len(rows), min(100, len(rows)), replace=False):
+        words = rows[i][3].split()
+        s = int(rng.integers(0, max(1, len(words) - 12)))
+        queries.append(" ".join(words[s : s + 12]))
+    gold = []
+    qa_path = NEWS / "dev_qa.jsonl"
+    if qa_path.exists():
+        for line in qa_path.read_text().splitlines():
+            ex = json.loads(line)
+            hit = [d for d, p in path_of.items() if p and ex.get("doc") and p.endswith(ex["doc"])]
+            if hit:
+                queries.append(ex["question"])
+                gold.append((len(queries) - 1, hit[0]))
+    qm, qp = emb.encode(queries), ref.encode(queries)
+    top_m = np.argsort(-(qm @ mine.T), axis=1)[:, :10]
+    top_p = np.argsort(-(qp @ plain.T), axis=1)[:, :10]
+    overlap = [len(set(a) & set(b)) / 10 for a, b in zip(top_m.tolist(), top_p.tolist())]
+    report["top10_agreement"] = float(np.mean(overlap))
+    report["top10_identical_sets"] = float(np.mean([o == 1.0 for o in overlap]))
+    if gold:
+        report["gold_doc_hit_at_5_fast"] = float(np.mean([gd in {doc_of[j] for j in top_m[qi, :5]} for qi, gd in gold]))
+        report["gold_doc_hit_at_5_plain"] = float(np.mean([gd in {doc_of[j] for j in top_p[qi, :5]} for qi, gd in gold]))
+        report["gold_questions"] = len(gold)
+
+
+# ---- vectors ------------------------------------------------------------------------------
+SERVE = r"""
+import json, sys, time, numpy as np, psutil, faiss
+sys.path.insert(0, {repo!r})
+from index.vectors import VectorIndex
+proc = psutil.Process()
+base = proc.memory_info().rss
+q = np.load({qfile!r})
+vi = VectorIndex.load({path!r}, 384, "ivf", mmap={mmap})
+lat = []
+for row in q:
+    t = time.perf_counter(); vi.search(row, 10); lat.append(time.perf_counter() - t)
+print(json.dumps({{"rss_mb": (proc.memory_info().rss - base) / 2**20, "p50": float(np.median(lat)), "p95": float(np.percentile(lat, 95))}}))
+"""
+
+
+def bench_vectors(sizes: list[int], nq: int, report: dict) -> None:
+    import faiss
+
+    from index.vectors import make_vector_index
+
+    for n in sizes:
+        tag = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}m"
+        both = clustered_vectors(n + nq, 384, seed=n % 9973)
+        x, q = both[:n], both[n:]
+        del both
+        exact = faiss.IndexFlatIP(384)
+        exact.add(x)
+        _, truth = exact.search(q, 10)
+        lat = []
+        for row in q[: min(nq, 100 if n >= 1_000_000 else nq)]:
+            t = time.perf_counter()
+            exact.search(row.reshape(1, -1), 10)
+            lat.append(time.perf_counter() - t)
+        report[f"exact_p50_ms_{tag}"] = pct(lat, 50) * 1e3
+        report[f"exact_p95_ms_{tag}"] = pct(lat, 95) * 1e3
+        del exact
+        log(f"{n} vectors: building IVF")
+        t0 = time.perf_counter()
+        vi = make_vector_index(384, "ivf")
+        vi.add(np.arange(n, dtype=np.int64), x)
+        report[f"ann_build_s_{tag}"] = time.perf_counter() - t0
+        report[f"ann_nlist_{tag}"] = int(vi.index.nlist)
+        report[f"ann_nprobe_{tag}"] = int(vi.nprobe)
+        del x
+        got = [[i for i, _ in h] for h in vi.search_many(q, 10)]
+        report[f"ann_recall_at_10_{tag}"] = recall_at_k(got, truth.tolist(), 10)
+        lat = []
+        for row in q:
+            t = time.perf_counter()
+            vi.search(row, 10)
+            lat.append(time.perf_counter() - t)
+        report[f"retrieval_p50_ms_{tag}"] = pct(lat, 50) * 1e3
+        report[f"retrieval_p95_ms_{tag}"] = pct(lat, 95) * 1e3
+        log(f"{n} vectors: exact p95 {report[f'exact_p95_ms_{tag}']:.1f} ms, IVF p95 {report[f'retrieval_p95_ms_{tag}']:.1f} ms, recall@10 {report[f'ann_recall_at_10_{tag}']:.3f}")
+        if n == max(sizes):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "vectors.faiss"
+                vi.save(path)
+                report[f"ann_file_mb_{tag}"] = path.stat().st_size / 2**20
+                del vi
+                qfile = str(Path(tmp) / "q.npy")
+                np.save(qfile, q)
+                for mm in (False, True):
+                    code = SERVE.format(repo=str(REPO), qfile=qfile, path=str(path), mmap=mm)
+                    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+                    if out.returncode != 0:
+                        log(f"serve subprocess failed: {out.stderr[-500:]}")
+                        continue
+                    r = json.loads(out.stdout.strip().splitlines()[-1])
+                    key = "peak_rss_mb_per_1m_chunks" + ("_mmap" if mm else "")
+                    report[key] = r["rss_mb"] * 1_000_000 / n
+                    if mm:
+                        report["retrieval_p95_ms_mmap"] = r["p95"] * 1e3
+        else:
+            del vi
+
+
+# ---- QA -------------------------------------------------------------------------------------
+def bench_qa(report: dict) -> None:
+    from index import EXAMPLES_DIR, open_index
+    from qa import QA
+    from qa.records import Answer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_index(tmp)
+        store.add_paths([EXAMPLES_DIR])
+        qa = QA(store=store)
+        t0 = time.perf_counter()
+        qa.ask(QUESTIONS[0])  # loads the generator: excluded from the per-question numbers
+        report["generator_first_answer_s"] = time.perf_counter() - t0
+        ttft, total, declined = [], [], 0
+        for qn in QUESTIONS:
+            t0 = time.perf_counter()
+            first = None
+            ans = None
+            for piece in qa.ask_stream(qn):
+                if isinstance(piece, str) and piece and first is None:
+                    first = time.perf_counter() - t0
+                elif isinstance(piece, Answer):
+                    ans = piece
+            el = time.perf_counter() - t0
+            ttft.append(first if first is not None else el)
+            total.append(el)
+            declined += bool(ans is not None and ans.declined)
+        report["ttft_p50_s"] = pct(ttft, 50)
+        report["ttft_p95_s"] = pct(ttft, 95)
+        report["answer_p50_s"] = pct(total, 50)
+        report["answer_p95_s"] = pct(total, 95)
+        report["qa_questions"] = len(QUESTIONS)
+        report["qa_declined"] = declined
+        store.close()
+
+
+STARTUP = r"""
+import json, sys, time
+t = time.perf_counter()
+sys.path.insert(0, {repo!r})
+import index
+from qa import QA
+store = index.ensure_default_index({idx!r})
+qa = QA(store=store)
+a = qa.ask({q!r})
+print(json.dumps({{"s": time.perf_counter() - t, "text": a.text[:80]}}))
+"""
+
+
+def bench_startup(report: dict) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, QA_CACHE_DIR=str(Path(tmp) / "cache"))
+        code = STARTUP.format(repo=str(REPO), idx=str(Path(tmp) / "index"), q=QUESTIONS[2])
+        for label in ("cold", "warm"):
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900, cwd=str(REPO))
+            if out.returncode != 0:
+                log(f"{label} start failed: {out.stderr[-800:]}")
+                return
+            report[f"{label}_start_s"] = json.loads(out.stdout.strip().splitlines()[-1])["s"]
+            log(f"{label} start: {report[f'{label}_start_s']:.1f} s")
+
+
+# ---- report ---------------------------------------------------------------------------------
+TARGETS = {
+    "index_speedup": (">=", 3.0),
+    "retrieval_p95_ms_1m": ("<", 50.0),
+    "ann_recall_at_10_1m": (">=", 0.95),
+    "ttft_p50_s": ("<", 1.5),
+    "warm_start_s": ("<", 10.0),
+}
+
+
+def table(report: dict) -> str:
+    lines = [f"{'metric':40s} {'value':>12s}  target"]
+    for k, v in report.items():
+        if not isinstance(v, (int, float)):
+            continue
+        t = TARGETS.get(k)
+        mark = ""
+        if t:
+            ok = v >= t[1] if t[0] == ">=" else v < t[1]
+            mark = f"{t[0]} {t[1]:g}  {'ok' if ok else 'MISSED'}"
+        lines.append(f"{k:40s} {v:12.3f}  {mark}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="bench/report.json")
+    ap.add_argument("--news-limit", type=int, default=500, help="news articles to index (default 500)")
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="vector counts for the retrieval sweep")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--skip", action="append", default=[], choices=["index", "vectors", "qa", "startup"])
+    args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    report: dict = {"cpu_count": os.cpu_count() or 0}
+    t0 = time.time()
+    sections = [
+        ("index", lambda: bench_index(args.news_limit, report)),
+        ("vectors", lambda: bench_vectors([int(s) for s in args.sizes.split(",") if s], args.queries, report)),
+        ("qa", lambda: bench_qa(report)),
+        ("startup", lambda: bench_startup(report)),
+    ]
+    for name, fn in sections:
+        if name in args.skip:
+            continue
+        log(f"section {name}")
+        s0 = time.time()
+        try:
+            fn()
+        except Exception as exc:  # one failing section must not lose the others
+            log(f"section {name} failed: {type(exc).__name__}: {exc}")
+            report[f"{name}_failed"] = 1
+        report[f"{name}_section_s"] = time.time() - s0
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({k: v for k, v in report.items() if isinstance(v, (int, float))}, indent=2) + "\n")
+    report["bench_seconds"] = time.time() - t0
+    report["load_average_1m"] = os.getloadavg()[0]
+    report = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
