@@ -378,7 +378,7 @@ def build_app(qa: QA) -> gr.Blocks:
         chatbot.clear(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
 
         listing = [table, rm_id, f_source, summary]
-        idx = dict(api_visibility="undocumented", concurrency_limit=1, concurrency_id="index")
+        idx = dict(api_visibility="undocumented", concurrency_limit=1, concurrency_id="index", show_progress_on=[status])
         add_btn.click(add_files, [files], [status, *listing], **idx).then(lambda: None, None, [files], api_visibility="private")
         paste_btn.click(add_pasted, [p_title, p_text], [status, *listing, p_title, p_text], **idx)
         rm_btn.click(remove_doc, [rm_id], [status, *listing], **idx)

@@ -240,22 +240,28 @@ def client():
     return Client(srv.url, verbose=False)
 
 
+@pytest.fixture(scope="module")
+def first_answer(client):
+    q = "What did the Home Office review find?"
+    return q, client.predict(q, "", 3, api_name="/ask")
+
+
 @pytest.mark.slow
-def test_api_ask_returns_answer_with_citations(client):
-    r = client.predict("What did the Home Office review find?", "", 3, api_name="/ask")
+def test_api_ask_returns_answer_with_citations(first_answer):
+    _, r = first_answer
     assert set(r) >= {"text", "citations", "declined", "question"} and "hits" not in r
     assert not r["declined"], r
     assert r["text"].strip() and 1 <= len(r["citations"]) <= 3
     for c in r["citations"]:
         assert c["doc_id"] == "home-office-rotherham-review.txt"
-        assert c["quote"] and c["quote"].split()[0] in c["passage"]
-    assert "[1]" in r["text"] or any(f"[{c['number']}]" in r["text"] for c in r["citations"])
+        assert c["quote"] and c["quote"] in c["passage"]
+        assert f"[{c['number']}]" in r["text"]
 
 
 @pytest.mark.slow
-def test_api_follow_up_uses_history(client):
-    first = client.predict("What did the Home Office review find?", "", 3, api_name="/ask")
-    hist = json.dumps([["What did the Home Office review find?", first["text"]]])
+def test_api_follow_up_uses_history(client, first_answer):
+    q, first = first_answer
+    hist = json.dumps([[q, first["text"]]])
     r = client.predict("Who ordered it?", hist, 3, api_name="/ask")
     assert r["question"] == "Who ordered it?"
     assert r["standalone_question"] and r["standalone_question"] != "Who ordered it?"  # rewritten from history
