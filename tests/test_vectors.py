@@ -167,3 +167,26 @@ def test_store_reconciles_every_kind(kind, tmp_path, monkeypatch):
     assert set(s2.vectors.ids().tolist()) == {r[0] for r in s2.conn.execute("SELECT id FROM chunks")}
     assert all(s2.chunks([i])[i][0] != "d3" for i, _ in s2.search_dense(q, 5))
     s2.close()
+
+
+def test_fast_embedder_agrees_with_torch_reference(embedder):
+    """The default (ONNX int8 where available) embedder stays close to plain sentence-transformers."""
+    from index.embedder import Embedder
+
+    ref = Embedder(backend="torch")
+    texts = [
+        "Chelsea beat Arsenal 2-1 at Stamford Bridge.",
+        "The Bank of England held interest rates at 4.75% on Thursday, citing slowing inflation and weak growth. " * 3,
+        "Gordon Brown unveiled his pre-budget report.",
+        "x",
+    ]
+    a, b = embedder.encode(texts), ref.encode(texts)
+    assert a.shape == b.shape == (4, ref.dim)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert (a * b).sum(1).min() > 0.98
+    # the nearest text to each query is the same under both backends
+    q = ["football match result", "central bank rates", "budget statement by the chancellor"]
+    assert (embedder.encode(q) @ a.T).argmax(1).tolist() == (ref.encode(q) @ b.T).argmax(1).tolist()
+    assert embedder.count_tokens_batch(texts) == [embedder.count_tokens(t) for t in texts]
+    # order of the inputs does not matter (length bucketing puts them back in place)
+    assert np.allclose(embedder.encode(texts[::-1])[::-1], a, atol=1e-5)
