@@ -24,6 +24,8 @@ def main(argv=None) -> int:
     ap.add_argument("--retrieval-only", action="store_true", help="skip generation: only retrieval metrics")
     ap.add_argument("--generator", default=None, help="generator name (Settings.generator)")
     ap.add_argument("--quiet", action="store_true", help="no progress line")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override any qa.Settings field, e.g. --set evidence=sentences --set decoding=copy (repeatable)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 
@@ -33,6 +35,7 @@ def main(argv=None) -> int:
         report = run_eval(
             args.corpus, args.questions, k=args.k, limit=args.limit, index_dir=args.index_dir,
             retrieval_only=args.retrieval_only, generator=args.generator, show_progress=not args.quiet,
+            overrides=parse_overrides(args.set),
         )
     except (IndexError_, CorruptIndex, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -41,6 +44,30 @@ def main(argv=None) -> int:
     print(format_table(report))
     print(f"report: {out}")
     return 0
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """FIELD=VALUE strings -> typed Settings overrides (bool, int, float or str by the field's default)."""
+    import dataclasses
+
+    from qa import Settings
+
+    defaults = {f.name: getattr(Settings(), f.name) for f in dataclasses.fields(Settings)}
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in defaults or key == "filters":
+            raise SystemExit(f"error: --set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(defaults))}")
+        d = defaults[key]
+        if isinstance(d, bool):
+            out[key] = value.lower() in ("1", "true", "yes", "on")
+        elif isinstance(d, int):
+            out[key] = int(value)
+        elif isinstance(d, float):
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
 
 
 if __name__ == "__main__":

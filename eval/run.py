@@ -87,6 +87,7 @@ def run_eval(
     index_dir: str | Path | None = None,
     retrieval_only: bool = False,
     generator: str | None = None,
+    overrides: dict | None = None,
     depth: int = 10,
     show_progress: bool = True,
     qa=None,
@@ -98,7 +99,7 @@ def run_eval(
         from qa import QA, Settings
 
         store, info = open_eval_index(corpus, index_dir, show_progress)
-        settings = Settings().with_(k=k, generator=generator)
+        settings = Settings().with_(k=k, generator=generator, **(overrides or {}))
         qa = QA(store=store, settings=settings)
     else:
         store, info = qa.store, dict(read_build_info(qa.store.path) or {}, reused=True)

@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     a = sub.add_parser("add", help="add files or folders (recursive)")
     a.add_argument("paths", nargs="+")
     a.add_argument("--chunk-tokens", type=int, default=200, help="max embedder tokens per chunk (new index only)")
+    a.add_argument("--vector-index", default="auto", choices=["auto", "flat", "ivf", "hnsw"],
+                   help="FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'hnsw', or 'auto' (exact, IVF past 200k chunks)")
     a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
     a.add_argument("--quiet", action="store_true")
     sub.add_parser("list", help="list indexed documents")
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
     idir = args.index_dir or default_index_dir()
     try:
         if args.cmd == "add":
-            store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens)
+            store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens, vector_kind=args.vector_index)
             skip = lambda e: sys.stderr.write(f"\nskipped {e.path}: {e.reason}\n")
             rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
             sys.stderr.write("\n")

@@ -59,7 +59,7 @@ class IndexStore:
         embedder: str | Embedder | None = None,
         chunk_tokens: int = 200,
         overlap: int = 1,
-        vector_kind: str = "flat",
+        vector_kind: str = "auto",
         lexical: str = "fts5",
         create: bool = True,
     ):

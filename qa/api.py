@@ -10,7 +10,7 @@ from index import IndexStore, default_index_dir, open_index
 
 from .citations import find_support, make_citation
 from .config import Settings
-from .evidence import select_evidence
+from .evidence import reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
 from .prompt import build_prompt
@@ -63,7 +63,9 @@ class QA:
             )
 
         hits = self.retriever.retrieve(standalone, s)
-        best = max((h.dense or 0.0 for h in hits), default=0.0)
+        # relevance of the best passage: the reranker's score (cosine + question-term coverage),
+        # or the cosine similarity when reranking is off
+        best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in hits), default=0.0)
         diag["relevance"] = round(best, 4)
         if not hits or best < s.min_relevance:
             yield declined(hits, "no relevant passage")  # the model is not called
@@ -71,15 +73,22 @@ class QA:
         gen = make_generator(s.generator)
         overhead = gen.count_tokens(build_prompt(s.prompt_style if s.prompt_style != "chat" else "completion", standalone, [])) + 16
         budget = max(64, min(s.context_tokens, gen.context_length - s.max_new_tokens - overhead))
-        passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
+        if s.evidence == "sentences":
+            passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
+        else:
+            passages = reading_passages(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget, s.read_passages)
         if not passages:
             yield declined(hits, "no usable evidence")
             return
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""
         gstats: dict = {}
-        copy = [p.text for p in passages] if s.decoding == "copy" else None
-        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats):
+        copy = bonus = None
+        if s.decoding == "copy":
+            sents = [x for p in passages for x in p.sentences]
+            copy = [" ".join(x.text.split()) for x in sents]
+            bonus = [s.copy_prior * x.score for x in sents]
+        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats, copy_bonus=bonus):
             raw += delta
             yield delta
         support = find_support(raw, passages)

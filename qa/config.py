@@ -50,10 +50,13 @@ class Settings:
     rerank_rrf: float = 0.2  # and the normalised fused score
     generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
     prompt_style: str = "completion"  # "completion" (two examples) or "chat" (the model's chat template)
-    decoding: str = "copy"  # "copy": constrained to copy a span of the evidence; "free": plain greedy
-    max_new_tokens: int = 32
+    evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
+    read_passages: int = 1  # chunks the model reads ("chunk" evidence)
+    decoding: str = "free"  # "free": greedy, then snapped to the evidence; "copy": constrained to copy a span
+    copy_prior: float = 0.0  # logit bonus per unit of sentence relevance for the first copied token
+    max_new_tokens: int = 24
     context_tokens: int = 900  # generator tokens of evidence in the prompt
-    min_relevance: float = 0.15  # decline without calling the model below this dense similarity
+    min_relevance: float = 0.70  # decline without calling the model below this relevance of the best passage
     min_support: float = 0.5  # decline when the answer is not supported by the evidence
     min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
     filters: Filters = field(default_factory=Filters)

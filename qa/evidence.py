@@ -101,3 +101,36 @@ def select_evidence(
     for i, p in enumerate(passages, start=1):
         p.number = i
     return passages
+
+
+def reading_passages(
+    question: str,
+    hits: list[Hit],
+    embed: Callable[[list[str]], np.ndarray],
+    count_tokens: Callable[[str], int],
+    budget_tokens: int,
+    n: int = 1,
+) -> list[Passage]:
+    """The best `n` retrieved chunks, whole (a tiny model reads coherent text far better than
+    picked sentences: measured F1 40 vs 10-22 on SQuAD), minus sentences that address the
+    model. Falls back to sentence selection when they do not fit the token budget."""
+    passages: list[Passage] = []
+    used = 0
+    for h in hits[:n]:
+        sents = [x for x in hit_sentences(h) if not looks_like_injection(x.text)]
+        if not sents:
+            continue
+        p = Passage(number=len(passages) + 1, hit=h, sentences=sents)
+        cost = count_tokens(p.text) + 4
+        if used + cost > budget_tokens:
+            break
+        passages.append(p)
+        used += cost
+    if not passages:
+        return select_evidence(question, hits[:n], embed, count_tokens, budget_tokens)
+    vecs = embed([question] + [x.text for p in passages for x in p.sentences])
+    q, sv = vecs[0], iter(vecs[1:])
+    for p in passages:
+        for x in p.sentences:
+            x.score = float(next(sv) @ q) + 0.5 * term_coverage(question, x.text)
+    return passages

@@ -6,12 +6,12 @@ from .evidence import Passage
 
 EXAMPLES = [
     (
-        "[1] The Eiffel Tower was completed in 1889 for the World's Fair. [2] It was designed by the engineering firm of Gustave Eiffel.",
+        "The Eiffel Tower was completed in 1889 for the World's Fair. It was designed by the engineering firm of Gustave Eiffel.",
         "When was the Eiffel Tower completed?",
         "1889",
     ),
     (
-        "[1] Shares in the carmaker rose 4% after it reported higher sales. [2] Chief executive Anna Berg said demand in Asia had doubled.",
+        "Shares in the carmaker rose 4% after it reported higher sales. Chief executive Anna Berg said demand in Asia had doubled.",
         "Who is the carmaker's chief executive?",
         "Anna Berg",
     ),
@@ -19,6 +19,8 @@ EXAMPLES = [
 
 
 def format_context(passages: list[Passage]) -> str:
+    if len(passages) == 1:  # one passage reads as plain text, like the examples
+        return passages[0].text
     return " ".join(f"[{p.number}] {p.text}" for p in passages)
 
 
