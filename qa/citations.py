@@ -31,6 +31,36 @@ def f1(pred: str, gold: str) -> float:
     return 2 * prec * rec / (prec + rec)
 
 
+_SPLIT = re.compile(r"[-–—/]")
+
+
+def support_tokens(s: str) -> list[str]:
+    """Tokens for matching an answer to evidence: dashes and slashes split words ("1763–1775")."""
+    return normalize(_SPLIT.sub(" ", s)).split()
+
+
+def _same(a: str, b: str) -> bool:
+    # equal, or one a prefix of the other ("thermodynamics"/"thermodynamic", "1990"/"1990s")
+    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+
+
+def soft_f1(pred: list[str], gold: list[str]) -> float:
+    if not pred or not gold:
+        return 0.0
+    left = list(gold)
+    same = 0
+    for t in pred:
+        for i, g in enumerate(left):
+            if _same(t, g):
+                same += 1
+                del left[i]
+                break
+    if same == 0:
+        return 0.0
+    prec, rec = same / len(pred), same / len(gold)
+    return 2 * prec * rec / (prec + rec)
+
+
 @dataclass
 class Support:
     span: str  # exact text from the document
@@ -52,6 +82,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
     na = normalize(ans)
     if not na:
         return None
+    ans_toks = support_tokens(ans)
     n_ans = len(na.split())
     best: Support | None = None
     for p in passages:
@@ -59,7 +90,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
             ns = normalize(s.text)
             if f" {na} " in f" {ns} ":
                 # exact (normalised) containment: recover the literal span from the sentence
-                span = _literal_span(s.text, ans) or ans
+                span = tidy_span(_literal_span(s.text, ans) or ans) or ans
                 cand = Support(span=span, sentence=s, passage=p, score=1.0)
                 if best is None or best.score < 1.0:
                     best = cand
@@ -70,8 +101,8 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
                     j = i + L
                     if j > len(words):
                         break
-                    span = s.text[words[i][0] : words[j - 1][1]].strip(string.punctuation + "“”‘’ ")
-                    sc = f1(ans, span)
+                    span = tidy_span(s.text[words[i][0] : words[j - 1][1]])
+                    sc = soft_f1(ans_toks, support_tokens(span))
                     if best is None or sc > best.score:
                         best = Support(span=span, sentence=s, passage=p, score=sc)
     return best
@@ -84,6 +115,8 @@ def _literal_span(sentence: str, answer: str) -> str | None:
         return None
     words = list(re.finditer(r"\S+", sentence))
     for i in range(len(words)):
+        if not normalize(words[i].group()):
+            continue  # never start the span on an article or bare punctuation ("the BitTorrent")
         got = []
         for j in range(i, len(words)):
             got += normalize(words[j].group()).split()
@@ -92,6 +125,34 @@ def _literal_span(sentence: str, answer: str) -> str | None:
             if len(got) >= len(toks) or got != toks[: len(got)]:
                 break
     return None
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}", "“": "”", "‘": "’", '"': '"'}
+
+
+def tidy_span(span: str) -> str:
+    """Drop unbalanced brackets/quotes and trailing punctuation a word window dragged in."""
+    span = span.strip()
+    changed = True
+    while changed and span:
+        changed = False
+        for o, c in _PAIRS.items():
+            if o == c:
+                if span.count(o) % 2:
+                    span = span.replace(o, "", 1) if span.startswith(o) else span[: span.rfind(o)] + span[span.rfind(o) + 1 :]
+                    changed = True
+            elif span.count(o) != span.count(c):
+                if span.count(o) > span.count(c):
+                    cut = span.rfind(o)
+                    span = (span[:cut] if cut > 0 else span[1:]).strip()
+                else:
+                    cut = span.rfind(c)
+                    span = (span[:cut] + span[cut + 1 :]).strip()
+                changed = True
+        new = span.strip(" ,;:-–—").rstrip(".")
+        changed = changed or new != span
+        span = new
+    return span
 
 
 def make_citation(number: int, support: Support) -> Citation:
