@@ -31,8 +31,8 @@ bench: install
 	$(PY) -m bench --out bench/report.json
 
 eval: install
-	$(PY) -m eval --corpus ../shared/data/news --questions ../shared/data/news/dev_qa.jsonl --out eval/reports/news.json --index-dir indexes/news
-	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 1000 --out eval/reports/squad.json --index-dir indexes/squad
+	$(PY) -m eval --corpus ../shared/data/news --questions ../shared/data/news/dev_qa.jsonl --out eval/reports/news.json
+	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 1000 --out eval/reports/squad-1000.json
 
 clean:
 	rm -rf indexes .cache
