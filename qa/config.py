@@ -47,7 +47,8 @@ class Settings:
     rerank_depth: int = 30  # fused candidates the reranker rescores
     rerank_dense: float = 1.0  # reranker weights: cosine similarity of question and chunk,
     rerank_terms: float = 0.5  # share of question terms (names/numbers double) in the chunk,
-    rerank_rrf: float = 0.2  # and the normalised fused score
+    rerank_rrf: float = 0.2  # the normalised fused score,
+    rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
     generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
     prompt_style: str = "completion"  # "completion" (two examples) or "chat" (the model's chat template)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k

@@ -102,6 +102,7 @@ class Retriever:
             rows = self.store.chunks(cand)
             vecs = self.store.vectors_of(cand)
             max_rrf = max(fused[c] for c in cand)
+            max_lex = max((scores["lexical"].get(c, 0.0) for c in cand), default=0.0) or 1.0
             rer = {}
             for c in cand:
                 if c not in rows:
@@ -109,7 +110,12 @@ class Retriever:
                 text = rows[c][4] + " " + rows[c][5]
                 cos = float(vecs[c] @ qvec) if c in vecs else scores["dense"].get(c, 0.0)
                 scores["dense"].setdefault(c, cos)
-                rer[c] = s.rerank_dense * cos + s.rerank_terms * term_coverage(question, text) + s.rerank_rrf * fused[c] / max_rrf
+                rer[c] = (
+                    s.rerank_dense * cos
+                    + s.rerank_terms * term_coverage(question, text)
+                    + s.rerank_rrf * fused[c] / max_rrf
+                    + s.rerank_lexical * scores["lexical"].get(c, 0.0) / max_lex
+                )
             scores["rerank"] = rer
             out["reranked"] = sorted(rer, key=lambda c: -rer[c])
         final_key = "reranked" if "reranked" in out else "fused"
