@@ -71,7 +71,7 @@ class QA:
             yield declined(hits, "no relevant passage")  # the model is not called
             return
         gen = make_generator(s.generator)
-        overhead = gen.count_tokens(build_prompt(s.prompt_style if s.prompt_style != "chat" else "completion", standalone, [])) + 16
+        overhead = gen.count_tokens(build_prompt("completion", standalone, [])) + 16  # examples + question
         budget = max(64, min(s.context_tokens, gen.context_length - s.max_new_tokens - overhead))
         if s.evidence == "sentences":
             passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
@@ -83,12 +83,10 @@ class QA:
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""
         gstats: dict = {}
-        copy = bonus = None
+        copy = None
         if s.decoding == "copy":
-            sents = [x for p in passages for x in p.sentences]
-            copy = [" ".join(x.text.split()) for x in sents]
-            bonus = [s.copy_prior * x.score for x in sents]
-        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats, copy_bonus=bonus):
+            copy = [" ".join(x.text.split()) for p in passages for x in p.sentences]
+        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats):
             raw += delta
             yield delta
         support = find_support(raw, passages)

@@ -54,7 +54,6 @@ class Settings:
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
     decoding: str = "free"  # "free": greedy, then snapped to the evidence; "copy": constrained to copy a span
-    copy_prior: float = 0.0  # logit bonus per unit of sentence relevance for the first copied token
     max_new_tokens: int = 24
     context_tokens: int = 900  # generator tokens of evidence in the prompt
     min_relevance: float = 0.70  # decline without calling the model below this relevance of the best passage

@@ -143,14 +143,11 @@ class Generator:
         stop: tuple[str, ...] = ("\n",),
         copy_from: list[str] | None = None,
         stats: dict | None = None,
-        copy_bonus: list[float] | None = None,
     ) -> Iterator[str]:
         """Yield text deltas of a greedy continuation of `prompt`.
 
         copy_from: constrain decoding to copy a contiguous span of one of these texts (each should
         appear in the prompt): each next token must extend a match inside one, or stop.
-        copy_bonus: per segment, added to the logit of the first token of a span starting in it
-        (a prior from retrieval: spans in the sentences most relevant to the question win ties).
         stats: filled with 'logprobs' (unconstrained log-probability of each chosen token).
         """
         import torch
@@ -161,14 +158,6 @@ class Generator:
             if ids.shape[1] > room:  # never overflow the context: keep the end (question + cue)
                 ids = ids[:, -room:]
             src = self._copy_source(prompt, copy_from) if copy_from else None
-            first_bonus: dict[int, float] = {}
-            if src is not None and copy_bonus:
-                seg = 0
-                for t in src:
-                    if t == -1:
-                        seg += 1
-                    elif seg < len(copy_bonus):
-                        first_bonus[t] = max(first_bonus.get(t, -1e9), copy_bonus[seg])
             stop_ids = self._stop_ids(stop) if src is not None else set()
             positions: list[int] | None = None  # positions in src matched by the generated suffix
             past = None
@@ -191,10 +180,7 @@ class Generator:
                     if not allowed:
                         break
                     cand = torch.tensor(sorted(allowed))
-                    score = logits[cand]
-                    if positions is None and first_bonus:
-                        score = score + torch.tensor([first_bonus.get(int(c), 0.0) for c in cand])
-                    nxt = int(cand[int(score.argmax())])
+                    nxt = int(cand[int(logits[cand].argmax())])
                 else:
                     nxt = int(logits.argmax())
                 if nxt in self.eos_ids or nxt in stop_ids:
