@@ -222,3 +222,13 @@ def test_eval_cli_reports_bad_input(tmp_path, capsys):
     empty.write_text("")
     assert main(["--corpus", str(tmp_path), "--questions", str(empty), "--out", str(tmp_path / "r.json")]) == 2
     assert "no questions" in capsys.readouterr().err
+
+
+def test_set_overrides_are_typed_by_the_settings_fields():
+    from eval.__main__ import parse_overrides
+
+    out = parse_overrides(["k=3", "min_relevance=0.5", "rerank=false", "evidence=sentences"])
+    assert out == {"k": 3, "min_relevance": 0.5, "rerank": False, "evidence": "sentences"}
+    for bad in (["nosuchfield=1"], ["k"], ["filters=x"]):
+        with pytest.raises(SystemExit):
+            parse_overrides(bad)
