@@ -31,9 +31,7 @@ class QA:
         return self.retriever.retrieve(question, self.settings.with_(**overrides))
 
     def retrieve_stages(self, question: str, depth: int = 10, **overrides) -> dict[str, list[Hit]]:
-        st = self.retriever.stages(question, self.settings.with_(**overrides), depth=depth)
-        st.pop("final", None)
-        return st
+        return self.retriever.stages(question, self.settings.with_(**overrides), depth=depth)
 
     # ---- answering -------------------------------------------------------------------------
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Answer:
@@ -94,10 +92,7 @@ class QA:
         diag.update(
             raw=raw.strip(), confidence=round(sum(lps) / len(lps), 4), first_logprob=round(lps[0], 4),
             support=round(support.score, 4) if support else 0.0,
-            evidence=round(max((x.score for p in passages for x in p.sentences), default=0.0), 4),
         )
-        if support is not None:
-            diag["sentence_score"] = round(support.sentence.score, 4)
         if support is None or support.score < s.min_support:
             yield declined(hits, "answer not supported by the evidence")
             return

@@ -2,10 +2,8 @@
 then a second-stage reranker. Every hit carries the score of each stage."""
 from __future__ import annotations
 
-import math
 import re
 
-import numpy as np
 
 from index.lexical import STOPWORDS
 from index.store import IndexStore
@@ -56,8 +54,8 @@ class Retriever:
     def __init__(self, store: IndexStore):
         self.store = store
 
-    def _hits(self, ids: list[int], scores: dict[str, dict[int, float]]) -> list[Hit]:
-        rows = self.store.chunks(ids)
+    @staticmethod
+    def _hits(ids: list[int], rows: dict[int, tuple], scores: dict[str, dict[int, float]], key: str) -> list[Hit]:
         hits = []
         for cid in ids:
             r = rows.get(cid)
@@ -66,7 +64,8 @@ class Retriever:
             doc_id, _ord, start, end, title, text, source, date = r
             hits.append(
                 Hit(
-                    chunk_id=cid, doc_id=doc_id, title=title, text=text, start=start, end=end, score=0.0,
+                    chunk_id=cid, doc_id=doc_id, title=title, text=text, start=start, end=end,
+                    score=scores[key].get(cid) or 0.0,
                     dense=scores["dense"].get(cid), lexical=scores["lexical"].get(cid),
                     fused=scores["fused"].get(cid), rerank=scores["rerank"].get(cid), source=source, date=date,
                 )
@@ -97,9 +96,11 @@ class Retriever:
             "lexical": [i for i, _ in lexical],
             "fused": fused_ids,
         }
-        if s.rerank and fused_ids:
-            cand = fused_ids[: s.rerank_depth]
-            rows = self.store.chunks(cand)
+        n = depth or max(len(v) for v in out.values())
+        cand = fused_ids[: s.rerank_depth] if s.rerank else []
+        # one metadata read per query: every chunk any stage shows, plus the rerank candidates
+        rows = self.store.chunks(sorted({c for ids in out.values() for c in ids[:n]} | set(cand)))
+        if cand:
             vecs = self.store.vectors_of(cand)
             max_rrf = max(fused[c] for c in cand)
             max_lex = max((scores["lexical"].get(c, 0.0) for c in cand), default=0.0) or 1.0
@@ -118,17 +119,9 @@ class Retriever:
                 )
             scores["rerank"] = rer
             out["reranked"] = sorted(rer, key=lambda c: -rer[c])
-        final_key = "reranked" if "reranked" in out else "fused"
-        n = depth or max(len(v) for v in out.values())
-        result = {}
-        for name, ids in out.items():
-            hits = self._hits(ids[:n], scores)
-            key = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}[name]
-            for h in hits:
-                h.score = getattr(h, key) or 0.0
-            result[name] = hits
-        result["final"] = result[final_key]
-        return result
+        keys = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}
+        return {name: self._hits(ids[:n], rows, scores, keys[name]) for name, ids in out.items()}
 
     def retrieve(self, question: str, s: Settings) -> list[Hit]:
-        return self.stages(question, s, depth=s.k)["final"][: s.k]
+        st = self.stages(question, s, depth=s.k)
+        return st.get("reranked", st["fused"])[: s.k]
