@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import string
-from collections import Counter
 from dataclasses import dataclass
 
 from .evidence import Passage, Sentence
@@ -19,16 +18,6 @@ def normalize(s: str) -> str:
     s = "".join(ch for ch in s if ch not in _PUNCT)
     s = _ARTICLES.sub(" ", s)
     return " ".join(s.split())
-
-
-def f1(pred: str, gold: str) -> float:
-    p, g = normalize(pred).split(), normalize(gold).split()
-    common = Counter(p) & Counter(g)
-    same = sum(common.values())
-    if not p or not g or same == 0:
-        return 0.0
-    prec, rec = same / len(p), same / len(g)
-    return 2 * prec * rec / (prec + rec)
 
 
 _SPLIT = re.compile(r"[-–—/]")
@@ -67,9 +56,6 @@ class Support:
     sentence: Sentence
     passage: Passage
     score: float  # token F1 of the model's answer against the span (1.0 = copied exactly)
-
-
-_CITE = re.compile(r"\[(\d+)\]")
 
 
 def strip_markers(text: str) -> str:

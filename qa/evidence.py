@@ -56,6 +56,11 @@ def hit_sentences(hit: Hit) -> list[Sentence]:
     return out
 
 
+def clean_sentences(hit: Hit) -> list[Sentence]:
+    """The hit's sentences, without any that address the model."""
+    return [x for x in hit_sentences(hit) if not looks_like_injection(x.text)]
+
+
 def select_evidence(
     question: str,
     hits: list[Hit],
@@ -69,9 +74,9 @@ def select_evidence(
     order inside each hit)."""
     sents, seen = [], set()
     for h in hits:
-        for s in hit_sentences(h):
+        for s in clean_sentences(h):
             # overlapping chunks repeat sentences: keep each document sentence once
-            if (h.doc_id, s.start) not in seen and not looks_like_injection(s.text):
+            if (h.doc_id, s.start) not in seen:
                 seen.add((h.doc_id, s.start))
                 sents.append(s)
     if not sents:
@@ -117,7 +122,7 @@ def reading_passages(
     passages: list[Passage] = []
     used = 0
     for h in hits[:n]:
-        sents = [x for x in hit_sentences(h) if not looks_like_injection(x.text)]
+        sents = clean_sentences(h)
         if not sents:
             continue
         p = Passage(number=len(passages) + 1, hit=h, sentences=sents)
@@ -128,9 +133,4 @@ def reading_passages(
         used += cost
     if not passages:
         return select_evidence(question, hits[:n], embed, count_tokens, budget_tokens)
-    vecs = embed([question] + [x.text for p in passages for x in p.sentences])
-    q, sv = vecs[0], iter(vecs[1:])
-    for p in passages:
-        for x in p.sentences:
-            x.score = float(next(sv) @ q) + 0.5 * term_coverage(question, x.text)
     return passages

@@ -204,7 +204,6 @@ class Generator:
                 inp = torch.tensor([[nxt]])
             if stats is not None:
                 stats["logprobs"] = logprobs
-                stats["tokens"] = len(generated)
 
     def _copy_source(self, prompt: str, segments: list[str]) -> list[int]:
         """Token ids of each segment as tokenised inside the prompt (so spans line up), joined
