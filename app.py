@@ -400,7 +400,7 @@ def launch_kwargs() -> dict:
     )
 
 
-def warm_up(qa: QA, name: str) -> None:
+def warm_up(name: str) -> None:
     """Load the generator in the background so the first question does not wait for it."""
     try:
         from qa.generator import make_generator
@@ -449,7 +449,7 @@ def main(argv=None) -> int:
         return 2
     qa = QA(store=store)
     if not args.no_warmup:
-        threading.Thread(target=warm_up, args=(qa, qa.settings.generator if getattr(qa, "settings", None) else GENERATORS[0]), daemon=True).start()
+        threading.Thread(target=warm_up, args=(qa.settings.generator,), daemon=True).start()
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=1)
     print(f"serving {store.stats()['documents']} articles from {store.path} on http://{args.host}:{args.port}", flush=True)

@@ -17,11 +17,11 @@ import unicodedata
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .loaders import SUPPORTED, load_bytes
+from .loaders import MAX_BYTES, SUPPORTED, load_bytes
 from .records import AddReport, Document, LoadError
 
 MAX_FILES = 50
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = MAX_BYTES  # the loaders' own per-file limit
 MAX_PASTE_CHARS = 2_000_000
 UPLOAD_EXT = sorted(SUPPORTED)
 

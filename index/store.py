@@ -9,13 +9,12 @@ Consistency rules
 """
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 

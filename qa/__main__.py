@@ -7,7 +7,7 @@ import sys
 
 from index import CorruptIndex, IndexError_, default_index_dir
 
-from . import QA, Answer, Settings
+from . import QA, Answer
 
 
 def main(argv=None) -> int:
