@@ -1,4 +1,4 @@
-"""python -m bench [--out bench/report.json] [--news-limit 500] [--sizes 10000,100000,1000000] [--skip ...]
+"""python -m bench [--out bench/report.json] [--news-limit 0] [--sizes 10000,100000,1000000] [--skip ...]
 
 Sections (each can be skipped with --skip NAME):
   index    indexing throughput of the real pipeline (load -> chunk -> embed -> SQLite/FAISS) on news
@@ -346,7 +346,7 @@ def table(report: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench/report.json")
-    ap.add_argument("--news-limit", type=int, default=500, help="news articles to index (default 500)")
+    ap.add_argument("--news-limit", type=int, default=0, help="news articles to index (default 0: all of ../shared/data/news/bbc)")
     ap.add_argument("--sizes", default="10000,100000,1000000", help="vector counts for the retrieval sweep")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--skip", action="append", default=[], choices=["index", "vectors", "qa", "startup"])

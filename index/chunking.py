@@ -48,10 +48,19 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 class Chunker:
     """Packs whole sentences into chunks of at most `max_tokens` embedder tokens."""
 
-    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 200, overlap: int = 1, hard_limit: int = 254):
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        max_tokens: int = 200,
+        overlap: int = 1,
+        hard_limit: int = 254,
+        count_batch: Callable[[list[str]], list[int]] | None = None,
+    ):
         if max_tokens > hard_limit:
             raise ValueError(f"max_tokens {max_tokens} exceeds the embedder's limit {hard_limit}")
         self.count = count_tokens
+        # one tokenizer call for all of a document's sentences (a fast tokenizer batches them)
+        self.count_batch = count_batch or (lambda texts: [count_tokens(t) for t in texts])
         self.max_tokens = max_tokens
         self.overlap = overlap
         # a very long title would eat the chunk budget (or alone exceed the embedder's limit)
@@ -88,8 +97,8 @@ class Chunker:
     def _pieces(self, text: str, spans: list[tuple[int, int]], budget: int) -> list[tuple[int, int, int]]:
         """Sentence spans with token counts; sentences over budget are cut (at words, else characters)."""
         out = []
-        for s, e in spans:
-            n = self.count(text[s:e])
+        counts = self.count_batch([text[s:e] for s, e in spans])
+        for (s, e), n in zip(spans, counts):
             if n <= budget:
                 out.append((s, e, n))
                 continue
@@ -156,7 +165,10 @@ class Chunker:
 
     def embed_text(self, chunk: Chunk) -> str:
         """What the embedder sees: the (possibly shortened) title, a newline, the chunk text."""
-        return self._embed(self.title_prefix(chunk.title), chunk.text)
+        return self.embed_text_of(chunk.title, chunk.text)
+
+    def embed_text_of(self, title: str, text: str) -> str:
+        return self._embed(self.title_prefix(title), text)
 
 
 def iter_chunks(chunker: Chunker, docs: list[Document]) -> Iterator[Chunk]:

@@ -9,10 +9,14 @@ Consistency rules
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -28,6 +32,16 @@ from .vectors import VectorIndex, make_vector_index
 log = logging.getLogger(__name__)
 
 DB_NAME = "meta.sqlite"
+VEC_CACHE_SIZE = 20_000  # embed-text hash -> vector, for texts seen again (about 30 MB at 384-d)
+
+
+@dataclass
+class _Batch:
+    """Documents of one add, checked and chunked, waiting for vectors."""
+
+    todo: list[tuple[Document, str]]  # (document, content hash)
+    per_doc: dict[str, list[Chunk]]
+    chunks: list[Chunk]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -69,6 +83,8 @@ class IndexStore:
                 raise IndexError_(f"no index at {self.path}: build one with `python -m index add PATH --index-dir {self.path}`")
             self.path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._vec_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         try:
             self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -122,14 +138,15 @@ class IndexStore:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(self.embedder_name)
+            # queries are embedded the way the index was built (fp32 or int8) unless the env says otherwise
+            self._embedder = make_embedder(self.embedder_name, backend=os.environ.get("QA_EMBED_BACKEND") or self._meta("embed_backend"))
         return self._embedder
 
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
             e = self.embedder
-            self._chunker = Chunker(e.count_tokens, max_tokens=min(self.chunk_tokens, e.token_budget), overlap=self.overlap, hard_limit=e.token_budget)
+            self._chunker = Chunker(e.count_tokens, count_batch=e.count_tokens_batch, max_tokens=min(self.chunk_tokens, e.token_budget), overlap=self.overlap, hard_limit=e.token_budget)
         return self._chunker
 
     # ---- the FAISS cache -----------------------------------------------------------------
@@ -203,10 +220,14 @@ class IndexStore:
     def add_documents(self, docs: Iterable[Document], report: AddReport | None = None, save: bool = True) -> AddReport:
         """Index one batch of documents in a single transaction (unchanged ones are skipped)."""
         report = report or AddReport()
-        docs = list(docs)
-        if not docs:
-            return report
-        todo: list[tuple[Document, str, bool]] = []
+        batch = self._prepare(list(docs), report)
+        if batch is not None:
+            self._commit(batch, self._embed_chunks(batch.chunks), report, save)
+        return report
+
+    def _prepare(self, docs: list[Document], report: AddReport) -> "_Batch | None":
+        """Skip unchanged documents and chunk the rest (no model call, no write)."""
+        todo: list[tuple[Document, str]] = []
         in_batch: set[str] = set()
         with self._lock:
             for d in docs:
@@ -218,21 +239,55 @@ class IndexStore:
                 row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
                 if row and row[0] == h:
                     report.unchanged.append(d.doc_id)
-                else:
-                    todo.append((d, h, row is not None))
+                    continue
+                todo.append((d, h))
+                if row:  # an edited article: its unchanged passages keep their stored vectors
+                    old = self.conn.execute("SELECT title, text, vector FROM chunks WHERE doc_id=?", (d.doc_id,)).fetchall()
+                    with self._cache_lock:
+                        for title, text, vec in old:
+                            self._vec_cache[self._text_key(self.chunker.embed_text_of(title, text))] = np.frombuffer(vec, dtype=np.float32)
         if not todo:
-            return report
-        chunks: list[Chunk] = []
-        per_doc: dict[str, list[Chunk]] = {}
-        for d, _, _ in todo:
-            cs = self.chunker.chunk(d)
-            per_doc[d.doc_id] = cs
-            chunks.extend(cs)
-        vecs = self.embedder.encode([self.chunker.embed_text(c) for c in chunks])
+            return None
+        per_doc = {d.doc_id: self.chunker.chunk(d) for d, _ in todo}
+        chunks = [c for d, _ in todo for c in per_doc[d.doc_id]]
+        return _Batch(todo, per_doc, chunks)
+
+    @staticmethod
+    def _text_key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def _embed_chunks(self, chunks: list[Chunk]) -> np.ndarray:
+        """Vectors of the chunks' embed texts; a text seen before in this store's life (a wire story
+        filed twice, the unchanged passages of an edited article) reuses its vector instead of running the model again."""
+        texts = [self.chunker.embed_text(c) for c in chunks]
+        keys = [self._text_key(t) for t in texts]
+        found: dict[bytes, np.ndarray] = {}
+        todo: dict[bytes, str] = {}
+        with self._cache_lock:
+            for k, t in zip(keys, texts):
+                v = self._vec_cache.get(k)
+                if v is not None:
+                    found[k] = v
+                else:
+                    todo.setdefault(k, t)
+        if todo:
+            found.update(zip(todo, self.embedder.encode(list(todo.values()))))
+            with self._cache_lock:
+                for k in todo:
+                    self._vec_cache[k] = found[k]
+                while len(self._vec_cache) > VEC_CACHE_SIZE:
+                    self._vec_cache.popitem(last=False)
+        if not keys:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return np.stack([found[k] for k in keys])
+
+    def _commit(self, batch: "_Batch", vecs: np.ndarray, report: AddReport, save: bool) -> None:
+        """Write one prepared batch and its vectors in one transaction, then update the FAISS cache."""
         with self._lock:
             vi = self.vectors
             if self._meta("dim") is None:
                 self._set_meta("dim", str(vecs.shape[1] if len(vecs) else self.embedder.dim))
+                self._set_meta("embed_backend", self.embedder.backend)
             cur = self.conn.cursor()
             removed: list[int] = []
             cur.execute("BEGIN IMMEDIATE")
@@ -240,14 +295,14 @@ class IndexStore:
                 now = time.time()
                 offset = 0
                 new_ids: list[int] = []
-                for d, h, _ in todo:
+                for d, h in batch.todo:
                     # checked again inside the transaction: another thread may have added it meanwhile
                     existed = cur.execute("SELECT 1 FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone() is not None
                     if existed:
                         removed += [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id=?", (d.doc_id,))]
                         cur.execute("DELETE FROM chunks WHERE doc_id=?", (d.doc_id,))
                         cur.execute("DELETE FROM documents WHERE doc_id=?", (d.doc_id,))
-                    cs = per_doc[d.doc_id]
+                    cs = batch.per_doc[d.doc_id]
                     cur.execute(
                         "INSERT INTO documents(doc_id,title,text,path,source,date,url,hash,n_chunks,added_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (d.doc_id, d.title, d.text, d.path, d.source, d.date, d.url, h, len(cs), now),
@@ -267,10 +322,9 @@ class IndexStore:
                 raise
             vi.remove(removed)
             vi.add(np.array(new_ids, dtype=np.int64), vecs)
-            report.chunks += len(chunks)
+            report.chunks += len(batch.chunks)
             if save:
                 self._save_vectors(vi)
-        return report
 
     def add_paths(
         self,
@@ -279,7 +333,10 @@ class IndexStore:
         progress: Callable[[int, int, AddReport], None] | None = None,
         on_skip: Callable[[LoadError], None] | None = None,
     ) -> AddReport:
-        """Stream files → documents → chunks → vectors → store, one transaction per batch."""
+        """Stream files → documents → chunks → vectors → store, one transaction per batch.
+
+        (Running the load/chunk stage in a second thread while the model embeds was measured:
+        no gain on 2 cores, where the model already keeps both busy.)"""
         t0 = time.time()
         report = AddReport()
         total = count_files(paths)

@@ -15,7 +15,7 @@ LIMIT = 254  # MiniLM: 256 positions, minus [CLS] and [SEP]
 def chunker(embedder):
     # the store's settings: 200-token chunks, 1 sentence of overlap, the embedder's own budget
     assert embedder.token_budget == LIMIT
-    return Chunker(embedder.count_tokens, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
+    return Chunker(embedder.count_tokens, count_batch=embedder.count_tokens_batch, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
 
 
 def check_chunks(doc, chunks, chunker, embedder):

@@ -134,6 +134,56 @@ def test_add_unchanged_replace_remove(tmp_path, embedder):
     again.close()
 
 
+class CountingEmbedder:
+    """The real embedder, counting the texts that reach the model."""
+
+    def __init__(self, inner):
+        self.inner, self.texts = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, **kw):
+        self.texts += list(texts)
+        return self.inner.encode(texts, **kw)
+
+
+def test_repeated_text_reuses_vectors(tmp_path, embedder, monkeypatch):
+    """A story filed twice is embedded once; an edited article re-embeds only its changed passages."""
+    sentences = [f"Sentence number {i} of the council report says the budget for item {i} was {i * 7} million pounds." for i in range(40)]
+    long_text = "Council budget report\n\n" + " ".join(sentences)
+    folder = write_articles(tmp_path / "news", {"a.txt": long_text, "wire-copy.txt": long_text})
+    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    counting = CountingEmbedder(embedder)
+    monkeypatch.setattr(store, "_embedder", counting)
+    rep = store.add_paths([folder])
+    n = rep.chunks // 2
+    assert sorted(rep.added) == ["a.txt", "wire-copy.txt"] and n >= 3
+    assert len(counting.texts) == n  # the copy's chunks came from the first one's vectors
+    rows = store.conn.execute("SELECT doc_id, ord, vector FROM chunks ORDER BY doc_id, ord").fetchall()
+    assert [r[2] for r in rows[:n]] == [r[2] for r in rows[n:]]
+    # the reused vectors are the model's own: each chunk still finds itself
+    first = store.chunker.chunk(store.document("a.txt"))[0]
+    assert top_dense(store, store.chunker.embed_text(first), 2)[0][1] > 0.99
+    store.close()
+
+    # a new process (empty cache) edits the last sentence: only the last chunk goes to the model
+    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    counting = CountingEmbedder(embedder)
+    monkeypatch.setattr(store, "_embedder", counting)
+    (folder / "a.txt").write_text(long_text.replace("item 39 was 273", "item 39 was 274"), encoding="utf-8")
+    rep = store.add_paths([folder])
+    assert rep.replaced == ["a.txt"] and rep.unchanged == ["wire-copy.txt"]
+    assert len(counting.texts) == 1 and "274 million" in counting.texts[0]
+    fresh = embedder.encode(counting.texts)[0]
+    stored = store.conn.execute("SELECT vector FROM chunks WHERE doc_id='a.txt' ORDER BY ord DESC LIMIT 1").fetchone()[0]
+    assert np.allclose(np.frombuffer(stored, dtype=np.float32), fresh, atol=1e-6)
+    consistency(store)
+    # the index remembers how it was embedded, and queries use the same backend
+    assert store._meta("embed_backend") == embedder.backend
+    store.close()
+
+
 def test_replace_then_crash_before_faiss_save_serves_new_vectors(index_copy, embedder):
     """A replace committed to SQLite but not yet to the FAISS file must not leave stale vectors."""
     store = IndexStore(index_copy, embedder=embedder)  # ARTICLES, saved; cup.txt holds the highest chunk ids
