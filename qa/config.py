@@ -50,7 +50,7 @@ class Settings:
     rerank_rrf: float = 0.2  # the normalised fused score,
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
     generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
-    prompt_style: str = "completion"  # "completion" (two examples) or "chat" (the model's chat template)
+    prompt_style: str = "completion"  # "completion" (four examples) or "chat" (the model's chat template)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
     decoding: str = "free"  # "free": greedy, then snapped to the evidence; "copy": constrained to copy a span

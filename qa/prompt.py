@@ -1,5 +1,6 @@
-"""Prompt building. The default is a two-example completion prompt (Context / Question / Answer):
-measured better than a chat instruction for both packaged models (see README)."""
+"""Prompt building. The default is a four-example completion prompt (Context / Question / Answer):
+measured better than a chat instruction for both packaged models, and than two examples (F1 +3
+and +4 on two disjoint samples of SQuAD questions with Gemma 3 270M; see README)."""
 from __future__ import annotations
 
 from .evidence import Passage
@@ -14,6 +15,16 @@ EXAMPLES = [
         "Shares in the carmaker rose 4% after it reported higher sales. Chief executive Anna Berg said demand in Asia had doubled.",
         "Who is the carmaker's chief executive?",
         "Anna Berg",
+    ),
+    (
+        "The museum opened in 1902 and now holds about 40,000 objects, most of them donated by local families.",
+        "How many objects does the museum hold?",
+        "about 40,000",
+    ),
+    (
+        "The river rises in the Alps and flows north through Basel before reaching the sea at Rotterdam.",
+        "Where does the river reach the sea?",
+        "Rotterdam",
     ),
 ]
 
