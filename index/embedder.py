@@ -11,8 +11,9 @@ Backends (`backend=` or $QA_EMBED_BACKEND):
 - "auto" (default): "onnx-int8" where onnxruntime is installed and the model is a plain
                Transformer + mean pooling (+ Normalize) stack; else "torch".
 An index remembers the backend it was built with, and its queries use the same one.
-int8 activations are scaled per batch, so a text's int8 vector moves slightly (cosine ~0.999)
-with the texts it is batched with; the eval figures above hold across such rebuilds.
+int8 activations are scaled per batch, so a text's int8 vector moves slightly
+with the texts it is batched with (measured: cosine 0.996 mean, 0.994 min, batch of 40 vs alone);
+the eval figures above hold across such rebuilds.
 
 The export needs no network: it reads the local model folder and caches the converted files in
 $QA_CACHE_DIR/onnx/<model-key>/ (default ~/.cache/newsqa). Each converted model is checked against
