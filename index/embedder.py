@@ -17,7 +17,7 @@ the eval figures above hold across such rebuilds.
 
 The export needs no network: it reads the local model folder and caches the converted files in
 $QA_CACHE_DIR/onnx/<model-key>/ (default ~/.cache/newsqa). Each converted model is checked against
-the torch reference once before it is used; a failed export or check falls back to torch.
+the torch reference once before it is used; a failed export or check falls back (int8 → fp32 ONNX → torch).
 
 Every backend batches by length: the texts of one call are tokenised in one fast-tokenizer call,
 sorted by token count and packed into batches under a token budget, so little padding is computed.
