@@ -42,6 +42,8 @@ class _Batch:
     todo: list[tuple[Document, str]]  # (document, content hash)
     per_doc: dict[str, list[Chunk]]
     chunks: list[Chunk]
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
