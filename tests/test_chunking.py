@@ -67,6 +67,14 @@ def test_real_bbc_articles(bbc_dir, chunker, embedder):
     assert multi >= 2, "the sample should include articles longer than one chunk"
 
 
+def test_batched_token_counts_give_the_same_chunks(bbc_dir, chunker, embedder):
+    """Counting a document's sentences in one tokenizer call changes nothing but the speed."""
+    one_by_one = Chunker(embedder.count_tokens, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
+    for doc in load_paths([bbc_dir / rel for rel in BBC_SAMPLE]):
+        assert isinstance(doc, Document)
+        assert chunker.chunk(doc) == one_by_one.chunk(doc)
+
+
 def test_one_2000_word_sentence_without_punctuation(chunker, embedder):
     words = [f"word{i % 97}" if i % 5 else "antidisestablishmentarianism" for i in range(2000)]
     doc = Document("long.txt", "A long sentence", "A long sentence\n\n" + " ".join(words))
