@@ -41,7 +41,10 @@ class _Batch:
 
     todo: list[tuple[Document, str]]  # (document, content hash)
     per_doc: dict[str, list[Chunk]]
-    chunks: list[Chunk]
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for d, _ in self.todo for c in self.per_doc[d.doc_id]]
 
 
 SCHEMA = """
@@ -227,7 +230,7 @@ class IndexStore:
             self._commit(batch, self._embed_chunks(batch.chunks), report, save)
         return report
 
-    def _prepare(self, docs: list[Document], report: AddReport) -> "_Batch | None":
+    def _prepare(self, docs: list[Document], report: AddReport) -> _Batch | None:
         """Skip unchanged documents and chunk the rest (no model call, no write)."""
         todo: list[tuple[Document, str]] = []
         in_batch: set[str] = set()
@@ -250,9 +253,7 @@ class IndexStore:
                             self._vec_cache[self._text_key(self.chunker.embed_text_of(title, text))] = np.frombuffer(vec, dtype=np.float32)
         if not todo:
             return None
-        per_doc = {d.doc_id: self.chunker.chunk(d) for d, _ in todo}
-        chunks = [c for d, _ in todo for c in per_doc[d.doc_id]]
-        return _Batch(todo, per_doc, chunks)
+        return _Batch(todo, {d.doc_id: self.chunker.chunk(d) for d, _ in todo})
 
     @staticmethod
     def _text_key(text: str) -> bytes:
@@ -283,7 +284,7 @@ class IndexStore:
             return np.zeros((0, self.embedder.dim), np.float32)
         return np.stack([found[k] for k in keys])
 
-    def _commit(self, batch: "_Batch", vecs: np.ndarray, report: AddReport, save: bool) -> None:
+    def _commit(self, batch: _Batch, vecs: np.ndarray, report: AddReport, save: bool) -> None:
         """Write one prepared batch and its vectors in one transaction, then update the FAISS cache."""
         with self._lock:
             vi = self.vectors
@@ -324,7 +325,7 @@ class IndexStore:
                 raise
             vi.remove(removed)
             vi.add(np.array(new_ids, dtype=np.int64), vecs)
-            report.chunks += len(batch.chunks)
+            report.chunks += len(vecs)
             if save:
                 self._save_vectors(vi)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-
 from index.lexical import STOPWORDS
 from index.store import IndexStore
 
