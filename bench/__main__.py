@@ -76,6 +76,7 @@ def bench_index(limit: int, report: dict) -> None:
     files = pick_news(limit)
     emb = make_embedder()
     emb.encode(["warm up"])
+    report["embed_backend_openvino_int8"] = int(emb.backend == "openvino-int8")
     report["embed_backend_onnx_int8"] = int(emb.backend == "onnx-int8")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "bbc"  # a copy of the chosen files, same folders (doc ids = bbc/<cat>/<n>.txt)
@@ -126,7 +127,7 @@ def bench_index(limit: int, report: dict) -> None:
     from index.embedder import Embedder
 
     variants = {}
-    for b in ("onnx", "onnx-int8"):
+    for b in ("onnx", "onnx-int8", "openvino-int8"):
         try:
             e2 = emb if emb.backend == b else Embedder(backend=b)
         except Exception as exc:

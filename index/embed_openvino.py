@@ -1,0 +1,97 @@
+"""The "openvino-int8" embedder backend: the sentence-transformers network (transformer + mean pooling +
+L2 normalisation in one graph) converted to OpenVINO and statically quantised to int8 with NNCF.
+
+Static quantisation measures activation ranges once, on index/calibration.txt (passages written for
+this project, no eval data), so unlike the dynamically quantised ONNX model a text's vector does not
+depend on the texts it is batched with. OpenVINO runs the int8 matmuls on VNNI where the CPU has it
+and the remaining ops in bf16 where the CPU supports it.
+
+Measured on 1,000 BBC chunks, 2 cores (AMD EPYC, AVX-512 VNNI/BF16): 118-132 chunks/s, against 88
+for the ONNX int8 model, 47 for fp32 and about 31 for plain sentence-transformers; cosine to the
+torch embeddings 0.997 mean, 0.991 min (ONNX int8: 0.994 / 0.986). Calibrating on 300 Wikipedia
+paragraphs instead gave the same agreement (0.997 / 0.993).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
+MODEL_FILE = "model.int8.xml"
+
+
+def calibration_texts() -> list[str]:
+    """The calibration passages (one per non-blank line, '#' lines skipped), plus neighbouring
+    paragraphs joined in pairs so that chunk-length inputs (~150-200 tokens) are seen too."""
+    lines = (ln.strip() for ln in CALIBRATION_FILE.read_text(encoding="utf-8").splitlines())
+    texts = [ln for ln in lines if ln and not ln.startswith("#")]
+    paras = [t for t in texts if len(t) > 200]
+    return texts + [a + " " + b for a, b in zip(paras[::2], paras[1::2])]
+
+
+def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], list[dict]]) -> Path:
+    """Convert and quantise the loaded sentence-transformers model; write folder/model.int8.{xml,bin}.
+
+    batch_fn turns texts into feeds (dicts with "input_ids", "attention_mask" int64 arrays), batched the way
+    the embedder batches, so calibration sees the shapes used at run time. Needs torch, openvino
+    and nncf; no network."""
+    import nncf
+    import openvino as ov
+    import torch
+
+    bert = st_model[0].auto_model.eval()
+    uses_types = "token_type_ids" in getattr(st_model.tokenizer, "model_input_names", [])
+
+    class _Pooled(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            extra = {"token_type_ids": torch.zeros_like(input_ids)} if uses_types else {}
+            h = self.m(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(h.dtype)
+            v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(v, dim=-1)
+
+    def inputs(texts: list[str]) -> list[dict]:
+        return [{k: f[k] for k in ("input_ids", "attention_mask")} for f in batch_fn(texts)]
+
+    example = {k: torch.from_numpy(v) for k, v in inputs(["hello world", "a somewhat longer sentence for the conversion trace"])[0].items()}
+    with torch.no_grad():
+        model = ov.convert_model(
+            _Pooled(bert), example_input=example,
+            input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)],
+        )
+    calib = inputs(calibration_texts())
+    q = nncf.quantize(model, nncf.Dataset(calib), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calib))
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        xml = Path(tmp) / MODEL_FILE
+        ov.save_model(q, str(xml), compress_to_fp16=False)
+        os.replace(xml.with_suffix(".bin"), folder / "model.int8.bin")  # weights first: the .xml marks a complete pair
+        os.replace(xml, folder / MODEL_FILE)
+    return folder / MODEL_FILE
+
+
+class OpenVINORunner:
+    """One compiled model and one infer request: (input_ids, attention_mask) -> normalised vectors.
+    Not thread-safe on its own; the Embedder calls it under its lock."""
+
+    def __init__(self, xml: Path, threads: int):
+        import openvino as ov
+
+        core = ov.Core()
+        self.compiled = core.compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads)})
+        self.request = self.compiled.create_infer_request()
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.request.infer({"input_ids": ids, "attention_mask": mask})
+        return np.asarray(out[0], dtype=np.float32)

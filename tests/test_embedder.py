@@ -1,0 +1,50 @@
+"""The default embedder backend against the torch reference it replaces."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embed_openvino import calibration_texts
+from index.embedder import Embedder
+
+
+@pytest.fixture(scope="module")
+def texts(bbc_dir):
+    out = []
+    for rel in ["business/002.txt", "politics/010.txt", "sport/020.txt", "tech/030.txt", "entertainment/040.txt"]:
+        paras = [p.strip() for p in (bbc_dir / rel).read_text(encoding="utf-8", errors="replace").split("\n\n") if p.strip()]
+        out += paras[:6]
+    return out + ["Who won the election?", "interest rates"]
+
+
+@pytest.fixture(scope="module")
+def reference(texts):
+    return Embedder(backend="torch").encode(texts)
+
+
+def test_default_backend_is_static_int8_openvino(embedder):
+    assert embedder.backend == "openvino-int8"
+    assert embedder.dim == 384 and embedder.max_seq_length == 256
+
+
+def test_int8_vectors_agree_with_torch_and_rank_the_same(embedder, texts, reference):
+    got = embedder.encode(texts)
+    cos = (got * reference).sum(1)
+    assert cos.min() > 0.98 and cos.mean() > 0.99
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    # each passage's own nearest neighbour among the reference vectors is itself
+    assert ((got @ reference.T).argmax(1) == np.arange(len(texts))).all()
+
+
+def test_a_vector_does_not_depend_on_its_batch(embedder, texts):
+    together = embedder.encode(texts)
+    for i in (0, 7, len(texts) - 1):
+        alone = embedder.encode([texts[i]])[0]
+        assert float(alone @ together[i]) > 0.99999
+
+
+def test_calibration_text_has_short_and_chunk_length_inputs(embedder):
+    counts = embedder.count_tokens_batch(calibration_texts())
+    assert len(counts) >= 40
+    assert min(counts) < 10 and max(counts) > 150
+    assert max(counts) <= embedder.token_budget  # nothing the calibration sees is truncated
