@@ -9,20 +9,21 @@ Backends (`backend=` or $QA_EMBED_BACKEND):
                the news dev set and 1,000 SQuAD questions: the final retrieval ranks, answers,
                declines and citations are the same as with the exact embeddings.
 - "openvino-int8": the network statically quantised to int8 with NNCF (calibrated once on
-               index/calibration.txt) and run by OpenVINO: ~4x the torch rate, cosine 0.997 mean
+               index/calibration.txt) and run by OpenVINO: ~3.8x the torch rate, cosine 0.997 mean
                to the reference, and a text's vector does not depend on its batch
                (index/embed_openvino.py).
 - "auto" (default): the first of "openvino-int8", "onnx-int8", "onnx" that converts and passes
                its check, where the model is a plain Transformer + mean pooling (+ Normalize)
                stack; else "torch".
 An index remembers the backend it was built with, and its queries use the same one.
-int8 activations are scaled per batch, so a text's int8 vector moves slightly
-with the texts it is batched with (measured: cosine 0.996 mean, 0.994 min, batch of 40 vs alone);
-the eval figures above hold across such rebuilds.
+In "onnx-int8" activations are scaled per batch, so a text's vector moves slightly with the texts
+it is batched with (measured: cosine 0.996 mean, 0.994 min, batch of 40 vs alone); "openvino-int8"
+uses fixed, calibrated scales and has no such drift.
 
 The export needs no network: it reads the local model folder and caches the converted files in
 $QA_CACHE_DIR/{onnx,openvino}/<model-key>/ (default ~/.cache/newsqa). Each converted model is checked against
-the torch reference once before it is used; a failed export or check falls back (int8 → fp32 ONNX → torch).
+the torch reference once before it is used; a failed export or check falls back
+(OpenVINO int8 → ONNX int8 → fp32 ONNX → torch).
 
 Every backend batches by length: the texts of one call are tokenised in one fast-tokenizer call,
 sorted by token count and packed into batches under a token budget, so little padding is computed.

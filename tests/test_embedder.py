@@ -48,3 +48,17 @@ def test_calibration_text_has_short_and_chunk_length_inputs(embedder):
     assert len(counts) >= 40
     assert min(counts) < 10 and max(counts) > 150
     assert max(counts) <= embedder.token_budget  # nothing the calibration sees is truncated
+
+
+@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+def test_fallback_backends_agree_with_torch(backend, texts, reference):
+    """The backends `auto` falls back to (and QA_EMBED_BACKEND can name) still convert and agree."""
+    e = Embedder(backend=backend)
+    assert e.backend == backend
+    cos = (e.encode(texts) * reference).sum(1)
+    assert cos.min() > (0.98 if backend == "onnx-int8" else 0.9999)
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown embedder backend"):
+        Embedder(backend="tpu")
