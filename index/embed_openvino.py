@@ -33,12 +33,25 @@ def calibration_texts() -> list[str]:
     return texts + [a + " " + b for a, b in zip(paras[::2], paras[1::2])]
 
 
+def telemetry_off() -> None:
+    """NNCF and the OpenVINO model converter (imported by `import openvino` itself) report usage to
+    Google Analytics unless the user has opted out: they write a client id to ~/intel and send
+    events. Nothing leaves this machine: decline for this process, before either is imported.
+    The user's own setting is not touched."""
+    try:
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except ImportError:  # no telemetry package: nothing to turn off
+        return
+    OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
+
+
 def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], list[dict]]) -> Path:
     """Convert and quantise the loaded sentence-transformers model; write folder/model.int8.{xml,bin}.
 
     batch_fn turns texts into feeds (dicts with "input_ids", "attention_mask" int64 arrays), batched the way
     the embedder batches, so calibration sees the shapes used at run time. Needs torch, openvino
     and nncf; no network."""
+    telemetry_off()
     import nncf
     import openvino as ov
     import torch
@@ -83,6 +96,7 @@ class OpenVINORunner:
     Not thread-safe on its own; the Embedder calls it under its lock."""
 
     def __init__(self, xml: Path, threads: int):
+        telemetry_off()
         import openvino as ov
 
         core = ov.Core()

@@ -1,6 +1,8 @@
 """The default embedder backend against the torch reference it replaces."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,30 @@ def test_fallback_backends_agree_with_torch(backend, texts, reference):
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="unknown embedder backend"):
         Embedder(backend="tpu")
+
+
+def test_openvino_sends_no_telemetry(tmp_path):
+    """`import openvino` and NNCF would record a client id under ~/intel and send usage events.
+    A fresh process with a fresh home converts the model, a second one opens the cached model
+    (the runtime-only path), and neither leaves a trace or has telemetry consent."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "from index.embedder import Embedder\n"
+        "e = Embedder(backend='openvino-int8')\n"
+        "assert e.backend == 'openvino-int8', e.backend\n"
+        "e.encode(['a sentence'])\n"
+        "from openvino_telemetry import Telemetry\n"
+        "assert not Telemetry().consent\n"
+    )
+    env = dict(os.environ, HOME=str(home), QA_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("CI", None)  # NNCF declines in CI on its own; this checks the project's switch
+    for _ in ("convert", "open cached"):
+        out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert (tmp_path / "cache" / "openvino").is_dir()
+        assert not (home / "intel").exists()
