@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -36,8 +36,8 @@ def calibration_texts() -> list[str]:
 def telemetry_off() -> None:
     """NNCF and the OpenVINO model converter (imported by `import openvino` itself) report usage to
     Google Analytics unless the user has opted out: they write a client id to ~/intel and send
-    events. Nothing leaves this machine: decline for this process, before either is imported.
-    The user's own setting is not touched."""
+    events. Nothing leaves this machine: decline for this process, before either is imported
+    (this module does it once, on import). The user's own setting is not touched."""
     try:
         from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
     except ImportError:  # no telemetry package: nothing to turn off
@@ -45,13 +45,15 @@ def telemetry_off() -> None:
     OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
 
 
-def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], list[dict]]) -> Path:
+telemetry_off()  # every openvino/nncf import in the project is in this module, after this line
+
+
+def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], Iterable[tuple[np.ndarray, dict]]]) -> Path:
     """Convert and quantise the loaded sentence-transformers model; write folder/model.int8.{xml,bin}.
 
-    batch_fn turns texts into feeds (dicts with "input_ids", "attention_mask" int64 arrays), batched the way
-    the embedder batches, so calibration sees the shapes used at run time. Needs torch, openvino
+    batch_fn turns texts into (rows, {"input_ids", "attention_mask"}) batches, the way the embedder
+    batches, so calibration sees the shapes used at run time. Needs torch, openvino
     and nncf; no network."""
-    telemetry_off()
     import nncf
     import openvino as ov
     import torch
@@ -72,7 +74,7 @@ def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], list
             return torch.nn.functional.normalize(v, dim=-1)
 
     def inputs(texts: list[str]) -> list[dict]:
-        return [{k: f[k] for k in ("input_ids", "attention_mask")} for f in batch_fn(texts)]
+        return [feed for _, feed in batch_fn(texts)]
 
     example = {k: torch.from_numpy(v) for k, v in inputs(["hello world", "a somewhat longer sentence for the conversion trace"])[0].items()}
     with torch.no_grad():
@@ -96,7 +98,6 @@ class OpenVINORunner:
     Not thread-safe on its own; the Embedder calls it under its lock."""
 
     def __init__(self, xml: Path, threads: int):
-        telemetry_off()
         import openvino as ov
 
         core = ov.Core()

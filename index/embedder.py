@@ -36,6 +36,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -210,13 +211,12 @@ class Embedder:
             out.append(np.array(cur))
         return out
 
-    def _feeds(self, texts: list[str], batch_size: int | None = None) -> list[dict]:
-        """Token-budgeted, length-sorted batches as model inputs; each feed also carries its row indices."""
+    def _feeds(self, texts: list[str], batch_size: int | None = None) -> Iterator[tuple[np.ndarray, dict]]:
+        """Token-budgeted, length-sorted batches, one at a time: (row indices, model inputs)."""
         enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length, verbose=False)
         ids_all = enc["input_ids"]
         lengths = [len(x) for x in ids_all]
         pad = self.tokenizer.pad_token_id or 0
-        feeds = []
         for idx in self._batches(lengths, batch_size or self.batch_size):
             width = max(lengths[i] for i in idx)
             ids = np.full((len(idx), width), pad, dtype=np.int64)
@@ -224,13 +224,12 @@ class Embedder:
             for r, i in enumerate(idx):
                 ids[r, : lengths[i]] = ids_all[i]
                 mask[r, : lengths[i]] = 1
-            feeds.append({"input_ids": ids, "attention_mask": mask, "rows": idx})
-        return feeds
+            yield idx, {"input_ids": ids, "attention_mask": mask}
 
     def _encode_with(self, runner, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for f in self._feeds(texts, batch_size):
-            out[f["rows"]] = runner(f["input_ids"], f["attention_mask"])
+        for rows, feed in self._feeds(texts, batch_size):
+            out[rows] = runner(feed["input_ids"], feed["attention_mask"])
         return out
 
     def encode(self, texts: list[str], batch_size: int | None = None, show_progress: bool = False) -> np.ndarray:
