@@ -21,11 +21,19 @@ def normalize(s: str) -> str:
 
 
 _SPLIT = re.compile(r"[-–—/]")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
 
 
 def support_tokens(s: str) -> list[str]:
-    """Tokens for matching an answer to evidence: dashes and slashes split words ("1763–1775")."""
-    return normalize(_SPLIT.sub(" ", s)).split()
+    """Tokens for matching an answer to evidence: dashes and slashes split words ("1763–1775"),
+    and number words match digits (the model writes "12" for the article's "twelve")."""
+    return [_NUMBER_WORDS.get(t, t) for t in normalize(_SPLIT.sub(" ", s)).split()]
 
 
 def _same(a: str, b: str) -> bool:

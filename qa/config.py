@@ -49,6 +49,8 @@ class Settings:
     rerank_terms: float = 0.5  # share of question terms (names/numbers double) in the chunk,
     rerank_rrf: float = 0.2  # the normalised fused score,
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
+    rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
+    sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
     generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
     prompt_style: str = "completion"  # "completion" (four examples) or "chat" (the model's chat template)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
@@ -56,7 +58,7 @@ class Settings:
     decoding: str = "free"  # "free": greedy, then snapped to the evidence; "copy": constrained to copy a span
     max_new_tokens: int = 24
     context_tokens: int = 900  # generator tokens of evidence in the prompt
-    min_relevance: float = 0.70  # decline without calling the model below this relevance of the best passage
+    min_relevance: float = 1.0  # decline without calling the model below this relevance of the best passage (reranker score)
     min_support: float = 0.5  # decline when the answer is not supported by the evidence
     min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
     filters: Filters = field(default_factory=Filters)

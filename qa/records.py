@@ -19,6 +19,7 @@ class Hit:
     lexical: float | None = None  # BM25 score (None: not in lexical list)
     fused: float | None = None  # reciprocal-rank-fusion score
     rerank: float | None = None  # second-stage score
+    sentence: float | None = None  # score of the chunk's best sentence (reranked top only)
     source: str = ""
     date: str = ""
 

@@ -6,8 +6,8 @@ import pytest
 
 from index import Document, IndexStore
 from qa import QA, Filters, Hit
-from qa.citations import find_support, make_citation, normalize, strip_markers
-from qa.evidence import looks_like_injection, select_evidence
+from qa.citations import find_support, make_citation, normalize, strip_markers, support_tokens
+from qa.evidence import Passage, hit_sentences, looks_like_injection, select_evidence
 from qa.history import is_follow_up, standalone_question
 from qa.retriever import term_coverage
 
@@ -117,3 +117,35 @@ def test_term_coverage_weights_names_and_numbers():
 def test_empty_question_is_an_error(qa):
     with pytest.raises(ValueError):
         qa.ask("   ")
+
+
+def test_best_sentence_promotes_the_chunk_that_answers(tmp_path):
+    """A chunk that repeats the question's words loses to the one with a sentence that answers."""
+    docs = [
+        Document("a.txt", "The Vistula bridge",
+                 "The Vistula bridge\n\nThe old bridge over the Vistula is the best known bridge in Warsaw. Locals love the "
+                 "Vistula bridge and its green railings. Tourists photograph the bridge over the Vistula every day. "
+                 "The bridge was repainted last year."),
+        Document("b.txt", "Warsaw history",
+                 "Warsaw history\n\nWarsaw has a long and varied history. The city hosted fairs and markets for centuries. "
+                 "Its museums draw many visitors. The first bridge over the Vistula opened in 1864. Trams now cross the "
+                 "city in every direction."),
+    ]
+    store = IndexStore(tmp_path / "ix")
+    store.add_documents(docs)
+    qa = QA(store=store)
+    q = "In what year did the first bridge over the Vistula open?"
+    without = qa.retrieve(q, rerank_sentence=0.0)
+    assert [h.doc_id for h in without] == ["a.txt", "b.txt"] and all(h.sentence is None for h in without)
+    hits = qa.retrieve(q)
+    assert [h.doc_id for h in hits] == ["b.txt", "a.txt"]
+    base = {h.doc_id: h.rerank for h in without}
+    for h in hits:  # the stage adds the best sentence's score to the reranker's
+        assert h.sentence is not None and h.rerank == pytest.approx(base[h.doc_id] + h.sentence, abs=1e-4)
+
+
+def test_number_words_support_digit_answers():
+    assert support_tokens("twelve residential Houses") == ["12", "residential", "houses"]
+    hit = Hit(chunk_id=1, doc_id="d", title="t", text="The college has twelve residential Houses.", start=0, end=41, score=1.0)
+    sup = find_support("12", [Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
+    assert sup is not None and sup.span == "twelve" and sup.score == 1.0
