@@ -61,7 +61,8 @@ class QA:
             )
 
         hits = self.retriever.retrieve(standalone, s)
-        # relevance of the best passage: the reranker's score (cosine + question-term coverage),
+        # relevance of the best passage: the reranker's score (cosine, question-term coverage, fusion
+        # and BM25, plus the best sentence's score for the top few),
         # or the cosine similarity when reranking is off
         best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in hits), default=0.0)
         diag["relevance"] = round(best, 4)
