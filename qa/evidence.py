@@ -11,7 +11,7 @@ import numpy as np
 from index.chunking import split_sentences
 
 from .records import Hit
-from .retriever import term_coverage
+from .retriever import sentence_scores
 
 # Text in an article that addresses the model is data, not an instruction: such sentences are
 # never put in front of the model.
@@ -81,11 +81,10 @@ def select_evidence(
                 sents.append(s)
     if not sents:
         return []
-    vecs = embed([question] + [s.text for s in sents])
-    q, sv = vecs[0], vecs[1:]
+    scores = sentence_scores(question, embed([question])[0], [s.text for s in sents], embed)
     rank_of = {h.chunk_id: r for r, h in enumerate(hits)}
-    for s, v in zip(sents, sv):
-        s.score = float(v @ q) + 0.5 * term_coverage(question, s.text) - 0.03 * rank_of[s.hit.chunk_id]
+    for s, sc in zip(sents, scores):
+        s.score = float(sc) - 0.03 * rank_of[s.hit.chunk_id]
     chosen: list[Sentence] = []
     used = 0
     for s in sorted(sents, key=lambda s: -s.score):

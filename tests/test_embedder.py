@@ -1,6 +1,9 @@
 """The default embedder backend against the torch reference it replaces."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +73,6 @@ def test_openvino_sends_no_telemetry(tmp_path):
     """`import openvino` and NNCF would record a client id under ~/intel and send usage events.
     A fresh process with a fresh home converts the model, a second one opens the cached model
     (the runtime-only path), and neither leaves a trace or has telemetry consent."""
-    import os
-    import subprocess
-    import sys
-
     home = tmp_path / "home"
     home.mkdir()
     code = (
