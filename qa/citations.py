@@ -70,62 +70,56 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
+# words for span windows: whitespace, dashes and slashes end a word, so a window can take "1862"
+# out of "(1862–90)" or "Kraków" out of "Kraków/Warsaw"
+_WORD = re.compile(r"[^\s\-–—/]+")
+_POSSESSIVE = re.compile(r"['’]s$")
+_ASIDE = re.compile(r"\s+\([^()]*\)$")
+
+
 def find_support(answer: str, passages: list[Passage]) -> Support | None:
-    """The evidence span that best matches the answer (token F1 over word windows)."""
+    """The evidence span that best matches the answer: token F1 over word windows of every
+    sentence. Among equal scores, a span whose tokens are exactly the answer's beats a prefix match
+    ("classes" for "class"); then the first found, i.e. the earliest and shortest."""
     ans = strip_markers(answer).strip().strip(".").strip()
-    na = normalize(ans)
-    if not na:
-        return None
     ans_toks = support_tokens(ans)
-    n_ans = len(na.split())
+    if not ans_toks:
+        return None
+    n_ans = len(ans_toks)
+    na = normalize(ans)
+    keep_possessive = bool(_POSSESSIVE.search(ans))
     best: Support | None = None
+    best_key: tuple = ()
     for p in passages:
         for s in p.sentences:
-            ns = normalize(s.text)
-            if f" {na} " in f" {ns} ":
-                # exact (normalised) containment: recover the literal span from the sentence
-                span = tidy_span(_literal_span(s.text, ans) or ans) or ans
-                cand = Support(span=span, sentence=s, passage=p, score=1.0)
-                if best is None or best.score < 1.0:
-                    best = cand
-                continue
-            words = [(m.start(), m.end()) for m in re.finditer(r"\S+", s.text)]
+            words = [(m.start(), m.end()) for m in _WORD.finditer(s.text)]
             for i in range(len(words)):
+                if not any(ch.isalnum() for ch in s.text[words[i][0] : words[i][1]]):
+                    continue  # never start a span on bare punctuation
                 for L in range(max(1, n_ans - 2), n_ans + 3):
                     j = i + L
                     if j > len(words):
                         break
                     span = tidy_span(s.text[words[i][0] : words[j - 1][1]])
-                    sc = soft_f1(ans_toks, support_tokens(span))
-                    if best is None or sc > best.score:
-                        best = Support(span=span, sentence=s, passage=p, score=sc)
+                    if not keep_possessive:
+                        span = _POSSESSIVE.sub("", span)
+                    toks = support_tokens(span)
+                    exact = toks == ans_toks or normalize(span) == na
+                    key = (1.0 if exact else soft_f1(ans_toks, toks), exact)
+                    if best is None or key > best_key:  # ties: the first (earliest, shortest) span
+                        best, best_key = Support(span=span, sentence=s, passage=p, score=key[0]), key
+    if best is not None:
+        # the short answer leaves out a trailing aside: "15 kilometres (9 miles)" -> "15 kilometres"
+        best.span = _ASIDE.sub("", best.span) or best.span
     return best
-
-
-def _literal_span(sentence: str, answer: str) -> str | None:
-    """Find `answer` in `sentence` ignoring case/punctuation; return the sentence's own text."""
-    toks = normalize(answer).split()
-    if not toks:
-        return None
-    words = list(re.finditer(r"\S+", sentence))
-    for i in range(len(words)):
-        if not normalize(words[i].group()):
-            continue  # never start the span on an article or bare punctuation ("the BitTorrent")
-        got = []
-        for j in range(i, len(words)):
-            got += normalize(words[j].group()).split()
-            if got == toks:
-                return sentence[words[i].start() : words[j].end()].strip(string.punctuation.replace("%", "").replace("$", "") + "“”‘’ ")
-            if len(got) >= len(toks) or got != toks[: len(got)]:
-                break
-    return None
 
 
 _PAIRS = {"(": ")", "[": "]", "{": "}", "“": "”", "‘": "’", '"': '"'}
 
 
 def tidy_span(span: str) -> str:
-    """Drop unbalanced brackets/quotes and trailing punctuation a word window dragged in."""
+    """Drop unbalanced brackets/quotes, a pair wrapping the whole span, and trailing punctuation
+    a word window dragged in."""
     span = span.strip()
     changed = True
     while changed and span:
@@ -144,6 +138,10 @@ def tidy_span(span: str) -> str:
                     span = (span[:cut] + span[cut + 1 :]).strip()
                 changed = True
         new = span.strip(" ,;:-–—").rstrip(".")
+        for o, c in _PAIRS.items():  # one pair wrapping the whole span: "(1754–1763)", '"formal"'
+            once = new.count(o) == 2 if o == c else new.count(o) == new.count(c) == 1
+            if len(new) > 2 and new[0] == o and new[-1] == c and once:
+                new = new[1:-1].strip()
         changed = changed or new != span
         span = new
     return span

@@ -149,3 +149,28 @@ def test_number_words_support_digit_answers():
     hit = Hit(chunk_id=1, doc_id="d", title="t", text="The college has twelve residential Houses.", start=0, end=41, score=1.0)
     sup = find_support("12", [Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
     assert sup is not None and sup.span == "twelve" and sup.score == 1.0
+
+
+def _one_passage(text: str) -> list[Passage]:
+    hit = Hit(chunk_id=1, doc_id="d", title="t", text=text, start=0, end=len(text), score=1.0)
+    return [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+
+
+@pytest.mark.parametrize("text, answer, span", [
+    # a year inside a dated range is its own span, not "(1862–90)"
+    ("Otto von Bismarck (1862–90) unified Germany.", "1862", "1862"),
+    # the exact tokens beat an earlier prefix match ("class" for "classes")
+    ("A complexity class is a set. Bounds define complexity classes in practice.", "complexity classes", "complexity classes"),
+    # a possessive the answer does not have is left out
+    ("Céloron's expedition left in 1749.", "Céloron", "Céloron"),
+    # a pair of quotes or brackets around the whole span is dropped
+    ('Imperialism is either "formal" or "informal".', "formal", "formal"),
+    # a trailing aside is left out of the short answer
+    ("The park covers 15 kilometres (9 miles) of the river.", "15 kilometres (9 miles)", "15 kilometres"),
+    # joined and hyphenated spellings match exactly
+    ("Huguenots brought glass-making to England.", "glassmaking", "glass-making"),
+])
+def test_answer_snaps_to_the_exact_span(text, answer, span):
+    sup = find_support(answer, _one_passage(text))
+    assert sup is not None and sup.span == span and sup.score == 1.0
+    assert sup.span in sup.sentence.text
