@@ -59,7 +59,9 @@ class Settings:
     max_new_tokens: int = 24
     context_tokens: int = 900  # generator tokens of evidence in the prompt
     min_relevance: float = 1.0  # decline without calling the model below this relevance of the best passage (reranker score)
-    min_support: float = 0.5  # decline when the answer is not supported by the evidence
+    min_support: float = 0.3  # decline below this match (token F1) of the answer to its best evidence span
+    check_negation: bool = True  # decline a negated question whose supporting sentence is not negated
+    check_names: bool = True  # decline when the evidence never mentions a name or number of the question
     min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
     filters: Filters = field(default_factory=Filters)
 

@@ -93,3 +93,23 @@ def test_article_instructions_do_not_steer_the_model(tmp_path):
     assert not ans.declined and "12m" in ans.text
     # the instruction sentence is never quoted as evidence
     assert all("Ignore all previous" not in c.quote for c in ans.citations)
+
+
+def test_declines_when_the_evidence_never_names_whom_the_question_asks_about(qa):
+    q = "Which coach does 800m runner Kelly Holmes credit with getting her career back on track?"
+    ans = qa.ask(q)
+    assert ans.declined and ans.citations == []
+    assert ans.diagnostics["missing"] == ["holmes", "kelly"]
+    # the same question is answered from the McIlroy article when the check is off: it is the
+    # check, not retrieval or the model, that declines
+    loose = qa.ask(q, check_names=False)
+    assert not loose.declined and loose.citations[0].doc_id == "bbc/sport-014.txt"
+
+
+def test_declines_a_negated_question_the_evidence_answers_only_positively(qa):
+    q = "Which coach did James McIlroy not credit with getting his career back on track?"
+    ans = qa.ask(q)
+    assert ans.declined
+    assert ans.diagnostics["declined_because"] == "the question is negated and the evidence is not"
+    loose = qa.ask(q, check_negation=False)
+    assert not loose.declined and "Lester" in loose.short_answer

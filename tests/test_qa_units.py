@@ -6,6 +6,7 @@ import pytest
 
 from index import Document, IndexStore
 from qa import QA, Filters, Hit
+from qa.answerable import missing_names, negation_unsupported
 from qa.citations import find_support, make_citation, normalize, strip_markers, support_tokens
 from qa.evidence import Passage, hit_sentences, looks_like_injection, select_evidence
 from qa.history import is_follow_up, standalone_question
@@ -174,3 +175,24 @@ def test_answer_snaps_to_the_exact_span(text, answer, span):
     sup = find_support(answer, _one_passage(text))
     assert sup is not None and sup.span == span and sup.score == 1.0
     assert sup.span in sup.sentence.text
+
+
+def test_negated_question_needs_a_negated_sentence():
+    assert negation_unsupported("Who did not sign the treaty?", "Britain and France signed the treaty in 1904.")
+    assert negation_unsupported("Which team wasn’t relegated?", "Leeds were relegated.")
+    assert not negation_unsupported("Who did not sign the treaty?", "Spain did not sign the treaty.")
+    assert not negation_unsupported("Who signed the treaty?", "Britain and France signed the treaty in 1904.")
+
+
+@pytest.mark.parametrize("question, text, missing", [
+    ("What is the mayor of Menich called?", "Warsaw's mayor is Hanna Gronkiewicz-Waltz.", ["menich"]),
+    ("When did Toghun Temur become emperor?", "Toghun Temür became emperor in 1333.", []),  # accents
+    ("When was the Maastrich Treaty signed?", "The Maastricht Treaty was signed in 1992.", []),  # one typo
+    ("Which Norman ruler took England?", "William of Normandy conquered the English.", []),  # shared prefix
+    ("Who won the 800m in 1998?", "He won the 800 metres in 1998.", []),  # number with a unit
+    ("Who lost in the Six Nations?", "Italy lost their Six Nations opener.", []),  # number word
+    ("Who was the 4th ruler?", "The fourth ruler was Ayurbarwada.", []),  # ordinal
+    ("Who was the 4th ruler in 1320?", "The fifth ruler was Ayurbarwada.", ["1320", "4th"]),
+])
+def test_names_and_numbers_the_evidence_never_mentions(question, text, missing):
+    assert missing_names(question, text) == missing

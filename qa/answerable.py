@@ -1,0 +1,87 @@
+"""Does the evidence answer the question? Two checks on the passage an answer was found in, made
+after the model has answered and its answer has been found in the evidence:
+
+- a question that asks about a negated relation ("Who did *not* sign the treaty?") is not answered
+  by a sentence that states no negation: that sentence says who did;
+- a question that names something ("the mayor of *Menich*") is not answered by a passage that
+  never mentions it. Names are matched leniently: accents, case, a shared prefix of four letters
+  ("Norman"/"Normandy", "England"/"English") and one typo ("Maastrich"/"Maastricht") still match.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .citations import support_tokens
+from .retriever import key_terms
+
+_LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
+_ORDINALS = {
+    str(i): w
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        start=1,
+    )
+}
+_NEGATION = re.compile(r"\b(?:not|never|no|nor|without|cannot)\b|n[’']t\b", re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def negation_unsupported(question: str, sentence: str) -> bool:
+    """The question is negated and the supporting sentence is not."""
+    return negated(question) and not negated(sentence)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Temür" -> "temur"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Equal but for one substitution, insertion, deletion or swap of neighbours."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) <= 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]
+
+
+def _mentions(name: str, words: set[str]) -> bool:
+    if name in words:
+        return True
+    for w in words:
+        if len(name) >= 4 and len(w) >= 4 and (w.startswith(name) or name.startswith(w)):
+            return True
+        if len(name) >= 5 and len(w) >= 4 and (w[:4] == name[:4] or _one_edit(name, w)):
+            return True
+    return False
+
+
+def missing_names(question: str, text: str) -> list[str]:
+    """The question's names and numbers (three characters or more) that `text` never mentions."""
+    _, strong = key_terms(question)
+    words = set(support_tokens(fold(text)))
+    missing = []
+    for term in sorted(t for t in strong if len(t) >= 3):
+        # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
+        # a number word ("Six Nations") as its digits, the way the evidence's words are read
+        number = _LEADING_NUMBER.match(term)
+        names = [number.group()] if number else support_tokens(fold(term))
+        if not names or all(_mentions(n, words) for n in names):
+            continue
+        if number and _ORDINALS.get(number.group()) in words:  # "4th" and "fourth"
+            continue
+        missing.append(term)
+    return missing
