@@ -3,6 +3,8 @@ after the model has answered and its answer has been found in the evidence:
 
 - a question that asks about a negated relation ("Who did *not* sign the treaty?") is not answered
   by a sentence that states no negation: that sentence says who did;
+- an answer whose evidence span has lost what the answer said: no content word left ("of" for
+  "the law of 1685"), or a short answer's number gone ("years" for "10 years");
 - a question that names something ("the mayor of *Menich*") is not answered by a passage that
   never mentions it. Names are matched leniently: accents, case, a shared prefix of four letters
   ("Norman"/"Normandy", "England"/"English") and one typo ("Maastrich"/"Maastricht") still match.
@@ -13,7 +15,7 @@ import re
 import unicodedata
 
 from .citations import support_tokens
-from .retriever import key_terms
+from .retriever import content_terms, key_terms
 
 _LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
 _ORDINALS = {
@@ -58,7 +60,27 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+# a people and its country name each other ("What Irish town ..." / "... in Ireland")
+_DEMONYMS = {
+    "american": "america", "arab": "arabia", "british": "britain", "chinese": "china", "danish": "denmark",
+    "dutch": "netherlands holland", "egyptian": "egypt", "english": "england", "european": "europe",
+    "french": "france", "german": "germany", "greek": "greece", "indian": "india", "iranian": "iran",
+    "iraqi": "iraq", "irish": "ireland", "israeli": "israel", "italian": "italy", "japanese": "japan",
+    "mongol": "mongolia", "norwegian": "norway", "polish": "poland", "russian": "russia", "scottish": "scotland",
+    "spanish": "spain", "swedish": "sweden", "swiss": "switzerland", "turkish": "turkey", "welsh": "wales",
+}
+_SAME_PLACE: dict[str, set[str]] = {}
+for _people, _places in _DEMONYMS.items():
+    for _place in _places.split():
+        _SAME_PLACE.setdefault(_people, set()).add(_place)
+        _SAME_PLACE.setdefault(_place, set()).add(_people)
+
+
 def _mentions(name: str, words: set[str]) -> bool:
+    return _mentions_word(name, words) or any(_mentions_word(n, words) for n in _SAME_PLACE.get(name, ()))
+
+
+def _mentions_word(name: str, words: set[str]) -> bool:
     if name in words:
         return True
     for w in words:
@@ -85,3 +107,16 @@ def missing_names(question: str, text: str) -> list[str]:
             continue
         missing.append(term)
     return missing
+
+
+def _has_number(tokens: list[str]) -> bool:
+    return any(any(c.isdigit() for c in t) for t in tokens)
+
+
+def span_lost_the_answer(answer: str, span: str) -> bool:
+    """The evidence span keeps no content word, or a short answer's number is not in it and the
+    span has no number of its own: what is left does not say what the model said."""
+    if not content_terms(span):
+        return True
+    said, kept = support_tokens(answer), support_tokens(span)
+    return len(said) <= 3 and _has_number(said) and not _has_number(kept)

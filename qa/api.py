@@ -8,7 +8,7 @@ from typing import Iterator
 
 from index import IndexStore, default_index_dir, open_index
 
-from .answerable import missing_names, negation_unsupported
+from .answerable import missing_names, negation_unsupported, span_lost_the_answer
 from .citations import find_support, make_citation
 from .config import Settings
 from .evidence import reading_passages, select_evidence
@@ -80,6 +80,12 @@ class QA:
         if not passages:
             yield declined(hits, "no usable evidence")
             return
+        if s.check_names:  # before the model is called: nothing it says could change this
+            missing = missing_names(standalone, " ".join(f"{p.hit.title} {p.text}" for p in passages))
+            if missing:
+                diag["missing"] = missing
+                yield declined(hits, "the evidence does not mention " + ", ".join(missing))
+                return
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""
         gstats: dict = {}
@@ -98,15 +104,12 @@ class QA:
         if support is None or support.score < s.min_support:
             yield declined(hits, "answer not supported by the evidence")
             return
+        if span_lost_the_answer(raw, support.span):
+            yield declined(hits, "the evidence span does not say what the answer said")
+            return
         if s.check_negation and negation_unsupported(standalone, support.sentence.text):
             yield declined(hits, "the question is negated and the evidence is not")
             return
-        if s.check_names:
-            missing = missing_names(standalone, " ".join(f"{p.hit.title} {p.text}" for p in passages))
-            if missing:
-                diag["missing"] = missing
-                yield declined(hits, "the evidence does not mention " + ", ".join(missing))
-                return
         if diag["confidence"] < s.min_confidence:
             yield declined(hits, "model not confident")
             return

@@ -6,7 +6,7 @@ import pytest
 
 from index import Document, IndexStore
 from qa import QA, Filters, Hit
-from qa.answerable import missing_names, negation_unsupported
+from qa.answerable import missing_names, negation_unsupported, span_lost_the_answer
 from qa.citations import find_support, make_citation, normalize, strip_markers, support_tokens
 from qa.evidence import Passage, hit_sentences, looks_like_injection, select_evidence
 from qa.history import is_follow_up, standalone_question
@@ -196,3 +196,19 @@ def test_negated_question_needs_a_negated_sentence():
 ])
 def test_names_and_numbers_the_evidence_never_mentions(question, text, missing):
     assert missing_names(question, text) == missing
+
+
+def test_demonyms_name_their_country():
+    assert missing_names("What Irish town was settled from France?", "Portarlington in Ireland had French settlers.") == []
+    assert missing_names("Which Huguenot settled in Holland?", "A Huguenot fled to the Dutch Republic.") == []
+
+
+@pytest.mark.parametrize("answer, span, lost", [
+    ("the law of 1685", "of", True),  # no content word left
+    ("10 years", "years", True),  # the number is the answer, and it is gone
+    ("10 to 15 years", "five to ten years", False),  # a number of its own
+    ("1700-1914", "1700", False),
+    ("the Treaty of Rome", "Treaty of Rome", False),
+])
+def test_span_that_lost_the_answer(answer, span, lost):
+    assert span_lost_the_answer(answer, span) is lost
