@@ -1,13 +1,15 @@
-"""Does the evidence answer the question? Two checks on the passage an answer was found in, made
-after the model has answered and its answer has been found in the evidence:
+"""Does the evidence answer *this* question? Three checks that decline an answer the evidence does
+not back, whatever the model says:
 
-- a question that asks about a negated relation ("Who did *not* sign the treaty?") is not answered
-  by a sentence that states no negation: that sentence says who did;
-- an answer whose evidence span has lost what the answer said: no content word left ("of" for
-  "the law of 1685"), or a short answer's number gone ("years" for "10 years");
-- a question that names something ("the mayor of *Menich*") is not answered by a passage that
-  never mentions it. Names are matched leniently: accents, case, a shared prefix of four letters
-  ("Norman"/"Normandy", "England"/"English") and one typo ("Maastrich"/"Maastricht") still match.
+- names, before the model is called: a question that names something ("the mayor of *Menich*")
+  is not answered by a passage that never mentions it. Names are matched leniently: accents,
+  case, a shared four-letter prefix ("Norman"/"Normandy"), one typo ("Maastrich"/"Maastricht"),
+  a number with a unit ("800m"/"800 metres"), number words and ordinals, and a people and its
+  country ("Irish"/"Ireland") all count as mentions;
+- negation: a question that asks about a negated relation ("Who did *not* sign the treaty?") is
+  not answered by a sentence that states no negation: that sentence says who did;
+- a lost answer: the evidence span the model's answer snapped to keeps no content word ("of" for
+  "the law of 1685"), or a short answer's number is gone ("years" for "10 years").
 """
 from __future__ import annotations
 
