@@ -124,7 +124,9 @@ def _sources_body(answer) -> str:
     if answer is None:
         return '<div class="src-note">Sources of the answer appear here.</div>'
     if getattr(answer, "declined", False) and not answer.citations:
-        return '<div class="src-note">No indexed article answers this question, so nothing is cited.</div>'
+        why = (getattr(answer, "diagnostics", None) or {}).get("declined_because")
+        why = f" Why: {esc(why)}." if why else ""
+        return f'<div class="src-note">No indexed article answers this question, so nothing is cited.{why}</div>'
     cards = []
     for c in answer.citations:
         meta = " · ".join(esc(x) for x in (c.source, c.date, c.doc_id) if x)

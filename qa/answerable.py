@@ -94,14 +94,15 @@ def _mentions_word(name: str, words: set[str]) -> bool:
 
 
 def missing_names(question: str, text: str) -> list[str]:
-    """The question's names and numbers (three characters or more) that `text` never mentions."""
+    """The question's names and numbers (three characters or more) that `text` never mentions, as
+    the question writes them, in its order."""
     _, strong = key_terms(question)
     words = set(support_tokens(fold(text)))
     missing = []
-    for term in sorted(t for t in strong if len(t) >= 3):
+    for term in _as_written(question, strong):
         # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
         # a number word ("Six Nations") as its digits, the way the evidence's words are read
-        number = _LEADING_NUMBER.match(term)
+        number = _LEADING_NUMBER.match(term.lower())
         names = [number.group()] if number else support_tokens(fold(term))
         if not names or all(_mentions(n, words) for n in names):
             continue
@@ -109,6 +110,14 @@ def missing_names(question: str, text: str) -> list[str]:
             continue
         missing.append(term)
     return missing
+
+
+def _as_written(question: str, terms: set[str]) -> list[str]:
+    out: list[str] = []
+    for w in re.findall(r"\w+", question):
+        if w.lower() in terms and len(w) >= 3 and w not in out:
+            out.append(w)
+    return out
 
 
 def _has_number(tokens: list[str]) -> bool:

@@ -84,7 +84,7 @@ class QA:
             missing = missing_names(standalone, " ".join(f"{p.hit.title} {p.text}" for p in passages))
             if missing:
                 diag["missing"] = missing
-                yield declined(hits, "the evidence does not mention " + ", ".join(missing))
+                yield declined(hits, "the passage found never mentions " + ", ".join(missing))
                 return
         prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
         raw = ""

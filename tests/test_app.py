@@ -55,7 +55,9 @@ def test_quote_found_despite_whitespace_differences_or_shown_apart():
 
 def test_declined_answer_has_no_cards():
     out = app.sources_html(Answer(text="The articles do not say.", declined=True))
-    assert "src-card" not in out and "No indexed article answers" in out
+    assert "src-card" not in out and "No indexed article answers" in out and "Why" not in out
+    why = Answer(text="x", declined=True, diagnostics={"declined_because": "the passage found never mentions <Kelly>"})
+    assert "Why: the passage found never mentions &lt;Kelly&gt;." in app.sources_html(why)
 
 
 def test_chat_markdown_links_only_existing_sources_and_escapes():

@@ -99,7 +99,8 @@ def test_declines_when_the_evidence_never_names_whom_the_question_asks_about(qa)
     q = "Which coach does 800m runner Kelly Holmes credit with getting her career back on track?"
     ans = qa.ask(q)
     assert ans.declined and ans.citations == []
-    assert ans.diagnostics["missing"] == ["holmes", "kelly"]
+    assert ans.diagnostics["missing"] == ["Kelly", "Holmes"]
+    assert ans.diagnostics["declined_because"] == "the passage found never mentions Kelly, Holmes"
     # the same question is answered from the McIlroy article when the check is off: it is the
     # check, not retrieval or the model, that declines
     loose = qa.ask(q, check_names=False)

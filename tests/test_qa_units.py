@@ -185,14 +185,14 @@ def test_negated_question_needs_a_negated_sentence():
 
 
 @pytest.mark.parametrize("question, text, missing", [
-    ("What is the mayor of Menich called?", "Warsaw's mayor is Hanna Gronkiewicz-Waltz.", ["menich"]),
+    ("What is the mayor of Menich called?", "Warsaw's mayor is Hanna Gronkiewicz-Waltz.", ["Menich"]),
     ("When did Toghun Temur become emperor?", "Toghun Temür became emperor in 1333.", []),  # accents
     ("When was the Maastrich Treaty signed?", "The Maastricht Treaty was signed in 1992.", []),  # one typo
     ("Which Norman ruler took England?", "William of Normandy conquered the English.", []),  # shared prefix
     ("Who won the 800m in 1998?", "He won the 800 metres in 1998.", []),  # number with a unit
     ("Who lost in the Six Nations?", "Italy lost their Six Nations opener.", []),  # number word
     ("Who was the 4th ruler?", "The fourth ruler was Ayurbarwada.", []),  # ordinal
-    ("Who was the 4th ruler in 1320?", "The fifth ruler was Ayurbarwada.", ["1320", "4th"]),
+    ("Who was the 4th ruler in 1320?", "The fifth ruler was Ayurbarwada.", ["4th", "1320"]),
 ])
 def test_names_and_numbers_the_evidence_never_mentions(question, text, missing):
     assert missing_names(question, text) == missing
