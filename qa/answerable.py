@@ -85,6 +85,8 @@ def _mentions(name: str, words: set[str]) -> bool:
 def _mentions_word(name: str, words: set[str]) -> bool:
     if name in words:
         return True
+    if any(c.isdigit() for c in name):  # numbers match exactly, or with a suffix ("1600" / "1600s")
+        return any(w.startswith(name) and w[len(name) :].isalpha() for w in words)
     for w in words:
         if len(name) >= 4 and len(w) >= 4 and (w.startswith(name) or name.startswith(w)):
             return True
@@ -112,10 +114,16 @@ def missing_names(question: str, text: str) -> list[str]:
     return missing
 
 
+_NUMBER = re.compile(r"\d[\d,.]*\d")
+
+
 def _as_written(question: str, terms: set[str]) -> list[str]:
+    """The key terms as the question writes them; a number keeps its separators ("200,000", not
+    "200" and "000")."""
     out: list[str] = []
-    for w in re.findall(r"\w+", question):
-        if w.lower() in terms and len(w) >= 3 and w not in out:
+    for w in re.findall(r"\d[\d,.]*\d|\w+", question):
+        keep = bool(_NUMBER.fullmatch(w)) or w.lower() in terms
+        if keep and len(w) >= 3 and w not in out:
             out.append(w)
     return out
 

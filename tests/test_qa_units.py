@@ -212,3 +212,8 @@ def test_demonyms_name_their_country():
 ])
 def test_span_that_lost_the_answer(answer, span, lost):
     assert span_lost_the_answer(answer, span) is lost
+
+
+def test_numbers_keep_their_separators_and_match_exactly():
+    assert missing_names("Did 200,000 people come in 1,756?", "About 200000 people came in 1756.") == []
+    assert missing_names("Did 250,000 people come in the 1600?", "About 200,000 people came in the 1600s.") == ["250,000"]
