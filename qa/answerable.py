@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .citations import support_tokens
+from .citations import same_word, support_tokens
 from .retriever import content_terms, key_terms
 
 _LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
@@ -71,11 +71,9 @@ _DEMONYMS = {
     "mongol": "mongolia", "norwegian": "norway", "polish": "poland", "russian": "russia", "scottish": "scotland",
     "spanish": "spain", "swedish": "sweden", "swiss": "switzerland", "turkish": "turkey", "welsh": "wales",
 }
-_SAME_PLACE: dict[str, set[str]] = {}
-for _people, _places in _DEMONYMS.items():
-    for _place in _places.split():
-        _SAME_PLACE.setdefault(_people, set()).add(_place)
-        _SAME_PLACE.setdefault(_place, set()).add(_people)
+_SAME_PLACE = {people: set(places.split()) for people, places in _DEMONYMS.items()} | {
+    place: {people} for people, places in _DEMONYMS.items() for place in places.split()
+}
 
 
 def _mentions(name: str, words: set[str]) -> bool:
@@ -87,12 +85,9 @@ def _mentions_word(name: str, words: set[str]) -> bool:
         return True
     if any(c.isdigit() for c in name):  # numbers match exactly, or with a suffix ("1600" / "1600s")
         return any(w.startswith(name) and w[len(name) :].isalpha() for w in words)
-    for w in words:
-        if len(name) >= 4 and len(w) >= 4 and (w.startswith(name) or name.startswith(w)):
-            return True
-        if len(name) >= 5 and len(w) >= 4 and (w[:4] == name[:4] or _one_edit(name, w)):
-            return True
-    return False
+    return any(
+        same_word(name, w) or (len(name) >= 5 and len(w) >= 4 and (w[:4] == name[:4] or _one_edit(name, w))) for w in words
+    )
 
 
 def missing_names(question: str, text: str) -> list[str]:
@@ -114,16 +109,12 @@ def missing_names(question: str, text: str) -> list[str]:
     return missing
 
 
-_NUMBER = re.compile(r"\d[\d,.]*\d")
-
-
 def _as_written(question: str, terms: set[str]) -> list[str]:
     """The key terms as the question writes them; a number keeps its separators ("200,000", not
     "200" and "000")."""
     out: list[str] = []
     for w in re.findall(r"\d[\d,.]*\d|\w+", question):
-        keep = bool(_NUMBER.fullmatch(w)) or w.lower() in terms
-        if keep and len(w) >= 3 and w not in out:
+        if (w[0].isdigit() or w.lower() in terms) and len(w) >= 3 and w not in out:
             out.append(w)
     return out
 

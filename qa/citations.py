@@ -36,7 +36,7 @@ def support_tokens(s: str) -> list[str]:
     return [_NUMBER_WORDS.get(t, t) for t in normalize(_SPLIT.sub(" ", s)).split()]
 
 
-def _same(a: str, b: str) -> bool:
+def same_word(a: str, b: str) -> bool:
     # equal, or one a prefix of the other ("thermodynamics"/"thermodynamic", "1990"/"1990s")
     return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
 
@@ -48,7 +48,7 @@ def soft_f1(pred: list[str], gold: list[str]) -> float:
     same = 0
     for t in pred:
         for i, g in enumerate(left):
-            if _same(t, g):
+            if same_word(t, g):
                 same += 1
                 del left[i]
                 break

@@ -145,16 +145,15 @@ def test_best_sentence_promotes_the_chunk_that_answers(tmp_path):
         assert h.sentence is not None and h.rerank == pytest.approx(base[h.doc_id] + h.sentence, abs=1e-4)
 
 
-def test_number_words_support_digit_answers():
-    assert support_tokens("twelve residential Houses") == ["12", "residential", "houses"]
-    hit = Hit(chunk_id=1, doc_id="d", title="t", text="The college has twelve residential Houses.", start=0, end=41, score=1.0)
-    sup = find_support("12", [Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
-    assert sup is not None and sup.span == "twelve" and sup.score == 1.0
-
-
 def _one_passage(text: str) -> list[Passage]:
     hit = Hit(chunk_id=1, doc_id="d", title="t", text=text, start=0, end=len(text), score=1.0)
     return [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+
+
+def test_number_words_support_digit_answers():
+    assert support_tokens("twelve residential Houses") == ["12", "residential", "houses"]
+    sup = find_support("12", _one_passage("The college has twelve residential Houses."))
+    assert sup is not None and sup.span == "twelve" and sup.score == 1.0
 
 
 @pytest.mark.parametrize("text, answer, span", [
