@@ -90,11 +90,37 @@ def _mentions_word(name: str, words: set[str]) -> bool:
     )
 
 
+_ROMAN = re.compile(r"[IVX]+")
+_JOINERS = {"of", "and", "the", "for", "on", "in", "de", "du", "des", "la", "le", "&"}
+
+
+def _acronyms(text: str) -> set[str]:
+    """The initials of every run of capitalised words in text (and of each part of a run):
+    "European Coal and Steel Community" gives "ECSC", "World War II" gives "WWII" (a Roman numeral
+    after the first word is kept whole)."""
+    out: set[str] = set()
+    for part in re.split(r"[^\w\s&]+", text):
+        words = part.split() + [""]
+        run: list[str] = []
+        for w in words:
+            if w[:1].isupper():
+                run.append(w)
+            elif not (run and w.lower() in _JOINERS):
+                for i in range(len(run)):
+                    letters = run[i][0]
+                    for x in run[i + 1 :]:
+                        letters += x if _ROMAN.fullmatch(x) else x[0]
+                        out.add(letters)
+                run = []
+    return out
+
+
 def missing_names(question: str, text: str) -> list[str]:
     """The question's names and numbers (three characters or more) that `text` never mentions, as
     the question writes them, in its order."""
     _, strong = key_terms(question)
     words = set(support_tokens(fold(text)))
+    acronyms: set[str] | None = None
     missing = []
     for term in _as_written(question, strong):
         # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
@@ -105,15 +131,30 @@ def missing_names(question: str, text: str) -> list[str]:
             continue
         if number and _ORDINALS.get(number.group()) in words:  # "4th" and "fourth"
             continue
+        if number and _century(term) & words:  # "1600s" and "17th century"
+            continue
+        if len(term) >= 3 and term.isupper() and term.isalpha():  # "ECSC", "WWII": spelled out in text?
+            acronyms = _acronyms(text) if acronyms is None else acronyms
+            if term in acronyms:
+                continue
         missing.append(term)
     return missing
+
+
+def _century(term: str) -> set[str]:
+    """A century's names for "1600s": {"17th", "seventeenth"}."""
+    m = re.fullmatch(r"(\d{1,2})00s", term)
+    if not m:
+        return set()
+    n = str(int(m.group(1)) + 1)
+    return {n + "th", _ORDINALS.get(n, n + "th")}
 
 
 def _as_written(question: str, terms: set[str]) -> list[str]:
     """The key terms as the question writes them; a number keeps its separators ("200,000", not
     "200" and "000")."""
     out: list[str] = []
-    for w in re.findall(r"\d[\d,.]*\d|\w+", question):
+    for w in re.findall(r"\d[\d,.]*\d\w*|\w+", question):
         if (w[0].isdigit() or w.lower() in terms) and len(w) >= 3 and w not in out:
             out.append(w)
     return out

@@ -216,3 +216,11 @@ def test_span_that_lost_the_answer(answer, span, lost):
 def test_numbers_keep_their_separators_and_match_exactly():
     assert missing_names("Did 200,000 people come in 1,756?", "About 200000 people came in 1756.") == []
     assert missing_names("Did 250,000 people come in the 1600?", "About 200,000 people came in the 1600s.") == ["250,000"]
+
+
+def test_acronyms_and_centuries_spelled_out():
+    text = "After World War II the European Coal and Steel Community banned cartels, as in the 17th century."
+    assert missing_names("What did the ECSC ban after WWII, as in the 1600s?", text) == []
+    # initials of words that are not one run of names, or the wrong century, are not a mention
+    assert missing_names("What did the ECB ban in the 1500s?", text) == ["ECB", "1500s"]
+    assert missing_names("Did the CIA act?", "The Central Intelligence and the army acted.") == ["CIA"]
