@@ -115,30 +115,68 @@ def _acronyms(text: str) -> set[str]:
     return out
 
 
-def missing_names(question: str, text: str) -> list[str]:
+def missing_names(question: str, text: str, articles: str = "") -> list[str]:
     """The question's names and numbers (three characters or more) that `text` never mentions, as
-    the question writes them, in its order."""
-    _, strong = key_terms(question)
+    the question writes them, in its order.
+
+    A name of several words counts as mentioned when the text shortens it the way articles do:
+    to its initials ("AEFA" for "American Express Financial Advisors"), or to a part of it that
+    `articles` (the whole articles the text comes from) introduced in full: "Delta cut 6,900
+    jobs" in a story that began "Delta Air Lines is cutting fares"; "Mr Stearns" after "Robert
+    Stearns". A story about Delta does not mention "Alaska Airlines"."""
     words = set(support_tokens(fold(text)))
     acronyms: set[str] | None = None
-    missing = []
-    for term in _as_written(question, strong):
+    in_full = " " + " ".join(support_tokens(fold(articles))) + " "
+
+    def mentioned(term: str) -> bool:
+        nonlocal acronyms
         # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
         # a number word ("Six Nations") as its digits, the way the evidence's words are read
         number = _LEADING_NUMBER.match(term.lower())
         names = [number.group()] if number else support_tokens(fold(term))
         if not names or all(_mentions(n, words) for n in names):
-            continue
-        if number and _ORDINALS.get(number.group()) in words:  # "4th" and "fourth"
-            continue
-        if number and _century(term) & words:  # "1600s" and "17th century"
-            continue
+            return True
+        if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
+            return True
         if len(term) >= 3 and term.isupper() and term.isalpha():  # "ECSC", "WWII": spelled out in text?
             acronyms = _acronyms(text) if acronyms is None else acronyms
-            if term in acronyms:
+            return term in acronyms
+        return False
+
+    missing: list[str] = []
+    for run in _name_runs(question):
+        absent = [t for t in run if not mentioned(t)]
+        if len(run) > 1 and absent:
+            initials = "".join(t[0] for t in run).upper()
+            full = " " + " ".join(x for t in run for x in support_tokens(fold(t))) + " "
+            if re.search(rf"\b{initials}\b", text) or (len(absent) < len(run) and full in in_full):
                 continue
-        missing.append(term)
+        missing += [t for t in absent if t not in missing]
     return missing
+
+
+_TOKEN = re.compile(r"\d[\d,.]*\d\w*|\w+(?:['’]\w+)*")
+
+
+def _name_runs(question: str) -> list[list[str]]:
+    """The question's key terms (key_terms' strong ones, three characters or more) as it writes
+    them, a number keeping its separators ("200,000"); adjacent capitalised ones form one name
+    ("Delta Air Lines"), which a possessive ends ("Marsh's Robert Stearns" is two)."""
+    _, strong = key_terms(question)
+    runs: list[list[str]] = []
+    joined = False  # the next capitalised key term joins the last name
+    for w in _TOKEN.findall(question):
+        owner = re.search(r"['’]s$", w)
+        w = w[: owner.start()] if owner else w  # "Gou's calendar": Gou
+        key = w[0].isdigit() or any(part.lower() in strong for part in re.findall(r"\w+", w))
+        capital = key and w[:1].isupper() and len(w) >= 3
+        if key and len(w) >= 3:
+            if capital and joined:
+                runs[-1].append(w)
+            else:
+                runs.append([w])
+        joined = capital and not owner
+    return runs
 
 
 def _century(term: str) -> set[str]:
@@ -150,14 +188,10 @@ def _century(term: str) -> set[str]:
     return {n + "th", _ORDINALS.get(n, n + "th")}
 
 
-def _as_written(question: str, terms: set[str]) -> list[str]:
-    """The key terms as the question writes them; a number keeps its separators ("200,000", not
-    "200" and "000")."""
-    out: list[str] = []
-    for w in re.findall(r"\d[\d,.]*\d\w*|\w+", question):
-        if (w[0].isdigit() or w.lower() in terms) and len(w) >= 3 and w not in out:
-            out.append(w)
-    return out
+def repeats_the_question(question: str, span: str) -> bool:
+    """The answer says nothing the question did not ("Chelsea" for "Which team did Chelsea beat?")."""
+    said = set(content_terms(span))
+    return bool(said) and said <= set(content_terms(question))
 
 
 def _has_number(tokens: list[str]) -> bool:

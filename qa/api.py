@@ -8,7 +8,7 @@ from typing import Iterator
 
 from index import IndexStore, default_index_dir, open_index
 
-from .answerable import missing_names, negation_unsupported, span_lost_the_answer
+from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
 from .citations import find_support, make_citation
 from .config import Settings
 from .evidence import reading_passages, select_evidence
@@ -81,7 +81,9 @@ class QA:
             yield declined(hits, "no usable evidence")
             return
         if s.check_names:  # before the model is called: nothing it says could change this
-            missing = missing_names(standalone, " ".join(f"{p.hit.title} {p.text}" for p in passages))
+            text = " ".join(f"{p.hit.title} {p.text}" for p in passages)
+            articles = " ".join(d.text for d in map(self.store.document, {p.hit.doc_id for p in passages}) if d)
+            missing = missing_names(standalone, text, articles)
             if missing:
                 diag["missing"] = missing
                 yield declined(hits, "the passage found never mentions " + ", ".join(missing))
@@ -96,6 +98,14 @@ class QA:
             raw += delta
             yield delta
         support = find_support(raw, passages)
+        first = gstats.get("first")
+        if support and support.score >= s.min_support and first is not None and repeats_the_question(standalone, support.span):
+            # an answer that only repeats the question ("Chelsea" for "Which team did Chelsea beat?"):
+            # ask once more with that first token ruled out (about 6% of answered SQuAD questions)
+            diag["repeated"] = raw.strip()
+            gstats = {}
+            raw = "".join(gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats, ban_first={first}))
+            support = find_support(raw, passages)
         lps = gstats.get("logprobs") or [0.0]
         diag.update(
             raw=raw.strip(), confidence=round(sum(lps) / len(lps), 4), first_logprob=round(lps[0], 4),

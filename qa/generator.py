@@ -143,12 +143,15 @@ class Generator:
         stop: tuple[str, ...] = ("\n",),
         copy_from: list[str] | None = None,
         stats: dict | None = None,
+        ban_first: set[int] | None = None,
     ) -> Iterator[str]:
         """Yield text deltas of a greedy continuation of `prompt`.
 
         copy_from: constrain decoding to copy a contiguous span of one of these texts (each should
         appear in the prompt): each next token must extend a match inside one, or stop.
-        stats: filled with 'logprobs' (unconstrained log-probability of each chosen token).
+        stats: filled with 'logprobs' (unconstrained log-probability of each chosen token) and
+        'first' (the first chosen token's id).
+        ban_first: token ids the answer may not start with.
         """
         import torch
 
@@ -177,11 +180,15 @@ class Generator:
                         allowed = {src[p + 1] for p in positions if p + 1 < len(src)}
                     if generated:
                         allowed |= stop_ids | self.eos_ids
+                    elif ban_first:
+                        allowed -= ban_first
                     if not allowed:
                         break
                     cand = torch.tensor(sorted(allowed))
                     nxt = int(cand[int(logits[cand].argmax())])
                 else:
+                    if ban_first and not generated:
+                        logits[list(ban_first)] = float("-inf")
                     nxt = int(logits.argmax())
                 if nxt in self.eos_ids or nxt in stop_ids:
                     break
@@ -204,6 +211,7 @@ class Generator:
                 inp = torch.tensor([[nxt]])
             if stats is not None:
                 stats["logprobs"] = logprobs
+                stats["first"] = generated[0] if generated else None
 
     def _copy_source(self, prompt: str, segments: list[str]) -> list[int]:
         """Token ids of each segment as tokenised inside the prompt (so spans line up), joined

@@ -6,7 +6,7 @@ import pytest
 
 from index import Document, IndexStore
 from qa import QA, Filters, Hit
-from qa.answerable import missing_names, negation_unsupported, span_lost_the_answer
+from qa.answerable import repeats_the_question, missing_names, negation_unsupported, span_lost_the_answer
 from qa.citations import find_support, make_citation, normalize, strip_markers, support_tokens
 from qa.evidence import Passage, hit_sentences, looks_like_injection, select_evidence
 from qa.history import is_follow_up, standalone_question
@@ -224,3 +224,25 @@ def test_acronyms_and_centuries_spelled_out():
     # initials of words that are not one run of names, or the wrong century, are not a mention
     assert missing_names("What did the ECB ban in the 1500s?", text) == ["ECB", "1500s"]
     assert missing_names("Did the CIA act?", "The Central Intelligence and the army acted.") == ["CIA"]
+
+
+def test_a_name_the_article_shortens_is_still_mentioned():
+    article = "Delta Air Lines is cutting fares. Marsh's Robert Stearns pleaded guilty. Old Briton said no."
+    text = "Delta, which lost $646m, cut 6,900 jobs. Mr Stearns told a colleague. Airline shares fell. Briton said no."
+    assert missing_names("How many jobs did Delta Air Lines cut?", text) == ["Air", "Lines"]  # word by word
+    # a part of a name the article introduced in full
+    assert missing_names("How many jobs did Delta Air Lines cut?", text, article) == []
+    assert missing_names("What did Robert Stearns tell a colleague?", text, article) == []
+    assert missing_names("What did Marsh's Robert Stearns tell?", "Marsh said Mr Stearns told a colleague.", article) == []
+    assert missing_names("How many jobs did Alaska Airlines cut?", text, article) == ["Alaska"]
+    assert missing_names("What did New Briton say?", text, article) == ["New"]
+    # initials, apostrophes and possessives
+    assert missing_names("What was American Express Financial Advisors called?", "AEFA was bought in 1984.") == []
+    assert missing_names("What did Ronan O'Gara's side score?", "Ronan O'Gara kicked 14 points.") == []
+
+
+def test_repeats_the_question():
+    assert repeats_the_question("Which team did Chelsea beat?", "Chelsea")
+    assert repeats_the_question("Who was Ayurbarwada's son?", "Ayurbarwada")
+    assert not repeats_the_question("Which team did Chelsea beat?", "Portsmouth")
+    assert not repeats_the_question("Which team did Chelsea beat?", "the")  # says nothing at all: another check's case
