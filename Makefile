@@ -32,6 +32,7 @@ bench: install
 
 eval: install
 	$(PY) -m eval --corpus ../shared/data/news --questions ../shared/data/news/dev_qa.jsonl --out eval/reports/news.json
+	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_probe.jsonl --out eval/reports/news-probe.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
 
 clean:

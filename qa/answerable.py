@@ -126,7 +126,7 @@ def missing_names(question: str, text: str, articles: str = "") -> list[str]:
     Stearns". A story about Delta does not mention "Alaska Airlines"."""
     words = set(support_tokens(fold(text)))
     acronyms: set[str] | None = None
-    in_full = " " + " ".join(support_tokens(fold(articles))) + " "
+    in_full: str | None = None  # the articles' words, read when a name needs them
 
     def mentioned(term: str) -> bool:
         nonlocal acronyms
@@ -148,9 +148,12 @@ def missing_names(question: str, text: str, articles: str = "") -> list[str]:
         absent = [t for t in run if not mentioned(t)]
         if len(run) > 1 and absent:
             initials = "".join(t[0] for t in run).upper()
-            full = " " + " ".join(x for t in run for x in support_tokens(fold(t))) + " "
-            if re.search(rf"\b{initials}\b", text) or (len(absent) < len(run) and full in in_full):
+            if re.search(rf"\b{initials}\b", text):
                 continue
+            if len(absent) < len(run) and articles:
+                in_full = " " + " ".join(support_tokens(fold(articles))) + " " if in_full is None else in_full
+                if " " + " ".join(x for t in run for x in support_tokens(fold(t))) + " " in in_full:
+                    continue
         missing += [t for t in absent if t not in missing]
     return missing
 

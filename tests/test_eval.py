@@ -232,3 +232,18 @@ def test_set_overrides_are_typed_by_the_settings_fields():
     for bad in (["nosuchfield=1"], ["k"], ["filters=x"]):
         with pytest.raises(SystemExit):
             parse_overrides(bad)
+
+
+def test_news_probe_questions_are_answered_verbatim_by_their_article():
+    news = REPO.parent / "shared" / "data" / "news"
+    if not news.is_dir():
+        pytest.skip(f"shared data missing: {news}")
+    qs = load_questions(REPO / "eval" / "questions" / "news_probe.jsonl")
+    assert len({q.id for q in qs}) == len(qs) == 45
+    assert sum(bool(q.answers) for q in qs) == 30
+    for q in qs:
+        if q.answers:
+            text = (news / q.doc).read_text(encoding="utf-8")
+            assert all(a in text for a in q.answers), q.id
+        else:
+            assert q.doc is None
