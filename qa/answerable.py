@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Callable
 
-from .citations import same_word, support_tokens
+from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import content_terms, key_terms
 
 _LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
@@ -43,6 +44,11 @@ def negation_unsupported(question: str, sentence: str) -> bool:
 def fold(text: str) -> str:
     """Lower case without accents: "Temür" -> "temur"."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _words(text: str) -> list[str]:
+    """The words names are matched on: folded, then read as evidence is ("Temür's" -> "temurs")."""
+    return support_tokens(fold(text))
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -115,25 +121,25 @@ def _acronyms(text: str) -> set[str]:
     return out
 
 
-def missing_names(question: str, text: str, articles: str = "") -> list[str]:
+def missing_names(question: str, text: str, articles: Callable[[], str] | None = None) -> list[str]:
     """The question's names and numbers (three characters or more) that `text` never mentions, as
     the question writes them, in its order.
 
     A name of several words counts as mentioned when the text shortens it the way articles do:
     to its initials ("AEFA" for "American Express Financial Advisors"), or to a part of it that
-    `articles` (the whole articles the text comes from) introduced in full: "Delta cut 6,900
+    `articles()` (the whole articles the text comes from, read only when a name needs them) introduced in full: "Delta cut 6,900
     jobs" in a story that began "Delta Air Lines is cutting fares"; "Mr Stearns" after "Robert
     Stearns". A story about Delta does not mention "Alaska Airlines"."""
-    words = set(support_tokens(fold(text)))
+    words = set(_words(text))
     acronyms: set[str] | None = None
-    in_full: str | None = None  # the articles' words, read when a name needs them
+    in_full: str | None = None  # the articles' words
 
     def mentioned(term: str) -> bool:
         nonlocal acronyms
         # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
         # a number word ("Six Nations") as its digits, the way the evidence's words are read
         number = _LEADING_NUMBER.match(term.lower())
-        names = [number.group()] if number else support_tokens(fold(term))
+        names = [number.group()] if number else _words(term)
         if not names or all(_mentions(n, words) for n in names):
             return True
         if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
@@ -151,8 +157,8 @@ def missing_names(question: str, text: str, articles: str = "") -> list[str]:
             if re.search(rf"\b{initials}\b", text):
                 continue
             if len(absent) < len(run) and articles:
-                in_full = " " + " ".join(support_tokens(fold(articles))) + " " if in_full is None else in_full
-                if " " + " ".join(x for t in run for x in support_tokens(fold(t))) + " " in in_full:
+                in_full = " " + " ".join(_words(articles())) + " " if in_full is None else in_full
+                if " " + " ".join(_words(" ".join(run))) + " " in in_full:
                     continue
         missing += [t for t in absent if t not in missing]
     return missing
@@ -169,7 +175,7 @@ def _name_runs(question: str) -> list[list[str]]:
     runs: list[list[str]] = []
     joined = False  # the next capitalised key term joins the last name
     for w in _TOKEN.findall(question):
-        owner = re.search(r"['’]s$", w)
+        owner = POSSESSIVE.search(w)
         w = w[: owner.start()] if owner else w  # "Gou's calendar": Gou
         key = w[0].isdigit() or any(part.lower() in strong for part in re.findall(r"\w+", w))
         capital = key and w[:1].isupper() and len(w) >= 3

@@ -11,7 +11,7 @@ from index import IndexStore, default_index_dir, open_index
 from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
 from .citations import find_support, make_citation
 from .config import Settings
-from .evidence import reading_passages, select_evidence
+from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
 from .prompt import build_prompt
@@ -26,6 +26,10 @@ class QA:
         self.store = store or open_index(index_dir or default_index_dir(), create=False)
         self.settings = settings or Settings()
         self.retriever = Retriever(self.store)
+
+    def _articles(self, passages: list[Passage]) -> str:
+        """The whole articles the passages come from."""
+        return " ".join(d.text for d in map(self.store.document, {p.hit.doc_id for p in passages}) if d)
 
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, question: str, **overrides) -> list[Hit]:
@@ -82,8 +86,7 @@ class QA:
             return
         if s.check_names:  # before the model is called: nothing it says could change this
             text = " ".join(f"{p.hit.title} {p.text}" for p in passages)
-            articles = " ".join(d.text for d in map(self.store.document, {p.hit.doc_id for p in passages}) if d)
-            missing = missing_names(standalone, text, articles)
+            missing = missing_names(standalone, text, lambda: self._articles(passages))
             if missing:
                 diag["missing"] = missing
                 yield declined(hits, "the passage found never mentions " + ", ".join(missing))
@@ -98,12 +101,11 @@ class QA:
             raw += delta
             yield delta
         support = find_support(raw, passages)
-        first = gstats.get("first")
-        if support and support.score >= s.min_support and first is not None and repeats_the_question(standalone, support.span):
+        if support and support.score >= s.min_support and repeats_the_question(standalone, support.span):
             # an answer that only repeats the question ("Chelsea" for "Which team did Chelsea beat?"):
             # ask once more with that first token ruled out (about 6% of answered SQuAD questions)
             diag["repeated"] = raw.strip()
-            gstats = {}
+            first, gstats = gstats["first"], {}  # a supported answer has at least one token
             raw = "".join(gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats, ban_first={first}))
             support = find_support(raw, passages)
         lps = gstats.get("logprobs") or [0.0]

@@ -73,7 +73,7 @@ def strip_markers(text: str) -> str:
 # words for span windows: whitespace, dashes and slashes end a word, so a window can take "1862"
 # out of "(1862–90)" or "Kraków" out of "Kraków/Warsaw"
 _WORD = re.compile(r"[^\s\-–—/]+")
-_POSSESSIVE = re.compile(r"['’]s$")
+POSSESSIVE = re.compile(r"['’]s$")
 _ASIDE = re.compile(r"\s+\([^()]*\)$")
 
 
@@ -87,7 +87,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
         return None
     n_ans = len(ans_toks)
     na = normalize(ans)
-    keep_possessive = bool(_POSSESSIVE.search(ans))
+    keep_possessive = bool(POSSESSIVE.search(ans))
     best: Support | None = None
     best_key: tuple = ()
     for p in passages:
@@ -102,7 +102,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
                         break
                     span = tidy_span(s.text[words[i][0] : words[j - 1][1]])
                     if not keep_possessive:
-                        span = _POSSESSIVE.sub("", span)
+                        span = POSSESSIVE.sub("", span)
                     toks = support_tokens(span)
                     exact = toks == ans_toks or normalize(span) == na
                     key = (1.0 if exact else soft_f1(ans_toks, toks), exact)

@@ -231,11 +231,11 @@ def test_a_name_the_article_shortens_is_still_mentioned():
     text = "Delta, which lost $646m, cut 6,900 jobs. Mr Stearns told a colleague. Airline shares fell. Briton said no."
     assert missing_names("How many jobs did Delta Air Lines cut?", text) == ["Air", "Lines"]  # word by word
     # a part of a name the article introduced in full
-    assert missing_names("How many jobs did Delta Air Lines cut?", text, article) == []
-    assert missing_names("What did Robert Stearns tell a colleague?", text, article) == []
-    assert missing_names("What did Marsh's Robert Stearns tell?", "Marsh said Mr Stearns told a colleague.", article) == []
-    assert missing_names("How many jobs did Alaska Airlines cut?", text, article) == ["Alaska"]
-    assert missing_names("What did New Briton say?", text, article) == ["New"]
+    assert missing_names("How many jobs did Delta Air Lines cut?", text, lambda: article) == []
+    assert missing_names("What did Robert Stearns tell a colleague?", text, lambda: article) == []
+    assert missing_names("What did Marsh's Robert Stearns tell?", "Marsh said Mr Stearns told a colleague.", lambda: article) == []
+    assert missing_names("How many jobs did Alaska Airlines cut?", text, lambda: article) == ["Alaska"]
+    assert missing_names("What did New Briton say?", text, lambda: article) == ["New"]
     # initials, apostrophes and possessives
     assert missing_names("What was American Express Financial Advisors called?", "AEFA was bought in 1984.") == []
     assert missing_names("What did Ronan O'Gara's side score?", "Ronan O'Gara kicked 14 points.") == []
