@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 PYTHON3 ?= python3
 PORT ?= 7860
 
-.PHONY: install run test bench eval index clean
+.PHONY: install run test bench eval docs-tables index clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
@@ -30,10 +30,18 @@ test: install
 bench: install
 	$(PY) -m bench --out bench/report.json
 
+# every question set; reports go to eval/reports/<set>.json (eval/questions/news_users.jsonl is the
+# merge of news_users_a.jsonl and news_users_b.jsonl)
 eval: install
 	$(PY) -m eval --corpus ../shared/data/news --questions ../shared/data/news/dev_qa.jsonl --out eval/reports/news.json
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_probe.jsonl --out eval/reports/news-probe.json
+	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_users.jsonl --out eval/reports/news-users.json
+	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
+
+# docs/eval.md is generated from the reports, never typed by hand
+docs-tables: install
+	$(PY) -m eval.table $(wildcard eval/reports/*.json) > docs/eval.md.tmp && mv docs/eval.md.tmp docs/eval.md || { rm -f docs/eval.md.tmp; exit 1; }
 
 clean:
 	rm -rf indexes .cache

@@ -23,12 +23,24 @@ class Question:
     id: str
     question: str
     answers: tuple[str, ...] = ()
-    doc: str | None = None  # doc_id of the article that answers it (None: unanswerable)
-    type: str = ""
+    docs: tuple[str, ...] = ()  # doc_ids of every passage/article that answers it (empty: unanswerable)
+    type: str = ""  # e.g. "person", "date", "explain", "unanswerable"
+    phrasing: str = ""  # "own-words" or "article" when the set records how it was written
+    contains: tuple[str, ...] = ()  # explain questions: phrases a good answer contains (any one)
+    near: str | None = None  # unanswerable questions: the doc they were written near (not scored)
+
+    @property
+    def doc(self) -> str | None:
+        """The first (main) gold doc, or None."""
+        return self.docs[0] if self.docs else None
+
+    @property
+    def explain(self) -> bool:
+        return self.type == "explain"
 
     @property
     def answerable(self) -> bool:
-        return bool(self.answers)
+        return bool(self.answers or self.contains)
 
 
 def is_squad(path: str | Path) -> bool:
@@ -57,8 +69,30 @@ def _dedupe(xs) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _strings(value) -> list[str]:
+    """A JSON field that may be missing, one string, or a list of strings."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def jsonl_question(r: dict, lineno: int) -> Question:
+    """One JSON Lines record: {"id","question","answers","doc"} plus the optional "type", "phrasing",
+    "contains" (explain questions), "near" (unanswerable) and "alt_docs" (RGB: more passages that answer).
+    "doc" may be a string or a list; the gold docs are "doc" then "alt_docs", for answerable questions only."""
+    answers = _dedupe(_strings(r.get("answers")))
+    contains = _dedupe(_strings(r.get("contains")))
+    answerable = bool(answers or contains)
+    docs = _dedupe(_strings(r.get("doc")) + _strings(r.get("alt_docs"))) if answerable else ()
+    return Question(
+        id=str(r.get("id", lineno)), question=r["question"], answers=answers, docs=docs,
+        type=r.get("type") or "", phrasing=r.get("phrasing") or "", contains=contains,
+        near=r.get("near") or None,
+    )
+
+
 def load_questions(path: str | Path) -> list[Question]:
-    """Read questions from JSON Lines ({"id","question","answers","doc"}) or a SQuAD v2 JSON file."""
+    """Read questions from JSON Lines (see `jsonl_question`) or a SQuAD v2 JSON file."""
     p = Path(path)
     out: list[Question] = []
     if p.suffix.lower() == ".jsonl":
@@ -67,14 +101,11 @@ def load_questions(path: str | Path) -> list[Question]:
                 if not line.strip():
                     continue
                 try:
-                    r = json.loads(line)
+                    out.append(jsonl_question(json.loads(line), lineno))
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"{p}:{lineno}: bad JSON ({exc})") from exc
-                answers = _dedupe(r.get("answers") or [])
-                out.append(Question(
-                    id=str(r.get("id", lineno)), question=r["question"], answers=answers,
-                    doc=r.get("doc") if answers else None, type=r.get("type", ""),
-                ))
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise ValueError(f"{p}:{lineno}: bad question record ({exc!r})") from exc
         return out
     data = _squad(p)
     for art in data["data"]:
@@ -85,7 +116,7 @@ def load_questions(path: str | Path) -> list[Question]:
                 answers = () if impossible else _dedupe(a["text"] for a in qa["answers"])
                 out.append(Question(
                     id=str(qa["id"]), question=qa["question"], answers=answers,
-                    doc=title if answers else None, type="unanswerable" if not answers else "squad",
+                    docs=(title,) if answers else (), type="unanswerable" if not answers else "squad",
                 ))
     return out
 

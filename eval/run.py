@@ -1,18 +1,27 @@
 """The evaluation runner: build/reuse the index, ask every question, score, write the report.
 
-Definitions (all shares are 0..1; a metric with no questions to score is null)
+Definitions (all shares are 0..1; a metric with no questions to score is null). A question's gold
+docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from ANY of them counts.
 - retrieval (answerable questions only; per stage of `qa.retrieve_stages(question, depth=10)`):
-  a chunk is a hit when it comes from the question's gold doc and its text contains a gold answer
-  (SQuAD-normalised substring). recall@k = share with a hit in the first k; mrr@10 = mean 1/rank of
-  the first hit (0 if none). Top-level numbers = the final stage ('reranked' if present, else 'fused').
-- answer (answerable only): SQuAD v2 EM/F1 (best over gold answers) of Answer.short_answer, or of
-  Answer.text without [n] markers when there is no short answer; a declined answer scores 0.
-  contains = a normalised gold answer occurs in the normalised Answer.text.
+  a chunk is a hit when it comes from a gold doc and its text contains a gold answer (SQuAD-normalised
+  substring; an explain question without answer strings needs only the gold doc). recall@k = share
+  with a hit in the first k; mrr@10 = mean 1/rank of the first hit (0 if none). Top-level numbers =
+  the final stage ('reranked' if present, else 'fused').
+- answer: SQuAD v2 EM/F1 (best over gold answers) of Answer.short_answer, or of Answer.text without
+  [n] markers when there is no short answer; a declined answer scores 0. exact_match/f1 = over the
+  questions with gold answers; f1_factoid/exact_match_factoid = the same without "explain" questions
+  (the headline figure). contains = a normalised gold answer (an explain question: one of its
+  "contains" phrases) occurs in the normalised Answer.text without markers, over answerable
+  questions; contains_explain = the same over explain questions only.
 - abstention: declined_unanswerable = share of unanswerable questions declined;
   declined_answerable = share of answerable questions declined.
-- citations: precision = share of citations on answerable, non-declined answers whose passage is
-  from the gold doc and contains a gold answer; coverage = share of non-declined answers with >= 1 citation.
+- citations: precision = share of citations on answerable, non-declined answers whose passage is a
+  hit (as for retrieval); coverage = share of non-declined answers with >= 1 citation.
 - latency_s: wall time of qa.ask, after one uncounted warm-up ask.
+- by_type / by_phrasing: the figures above per "type" / "phrasing" value ({} when no question has one):
+  n, n_answerable, recall@1, recall@5, exact_match, f1, contains, declined (share of all its questions).
+- machine: CPU model, cores and vector extensions (avx2, avx512f, avx512_vnni); created_at: when run.
+An unanswerable question's "near" doc is kept in per_question and never scored.
 """
 from __future__ import annotations
 
@@ -20,12 +29,14 @@ import dataclasses
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import REPO_ROOT, IndexStore
 
 from . import metrics as M
-from .data import SEED, build_index, default_index_dir, load_questions, read_build_info, select
+from .data import SEED, Question, build_index, default_index_dir, load_questions, read_build_info, select
+from .machine import machine_info
 
 STAGES = ("dense", "lexical", "fused", "reranked")
 
@@ -79,6 +90,78 @@ def _hits(hits) -> list[tuple[str, str]]:
     return [(h.doc_id, h.text) for h in hits or []]
 
 
+@dataclass
+class StageRanks:
+    """First-hit ranks per retrieval stage over the answerable questions; which stages returned anything."""
+
+    ranks: dict[str, list[int | None]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    present: dict[str, bool] = field(default_factory=lambda: {s: False for s in STAGES})
+
+    def add(self, q: Question, stages: dict, depth: int) -> dict[str, int | None]:
+        """Record one question's stages; returns its rank per stage (empty for an unanswerable one)."""
+        out: dict[str, int | None] = {}
+        for s in STAGES:
+            hs = stages.get(s)
+            self.present[s] = self.present[s] or bool(hs)
+            if q.answerable:
+                out[s] = M.first_hit_rank(_hits(hs), q.docs, q.answers, depth)
+                self.ranks[s].append(out[s])
+        return out
+
+    @property
+    def final(self) -> str:
+        return "reranked" if self.present["reranked"] else "fused"
+
+    def summary(self, depth: int) -> dict:
+        # a stage that never returned anything (e.g. no reranker configured) reports nulls
+        stages = {s: M.retrieval_summary(self.ranks[s] if self.present[s] else []) for s in STAGES}
+        return dict(stages[self.final], stages=stages, final_stage=self.final, depth=depth)
+
+
+def question_row(q: Question) -> dict:
+    """The per-question report fields that come from the question file."""
+    row = {"id": q.id, "question": q.question, "gold": list(q.answers), "doc": q.doc, "docs": list(q.docs)}
+    extra = {"type": q.type, "phrasing": q.phrasing, "contains": list(q.contains), "near": q.near}
+    row.update({k: v for k, v in extra.items() if v})
+    return row
+
+
+def score_answer(q: Question, ans, lat: float, o: M.Outcome) -> dict:
+    """Score one Answer into `o`; returns the per-question report fields it adds.
+
+    EM/F1 need gold answer strings; contains looks for the question's `contains` phrases (explain
+    questions) or else its answers; a declined answer scores 0 and contains nothing."""
+    o.declined, o.latency_s = ans.declined, lat
+    row: dict = {}
+    if q.answerable:
+        said = "" if ans.declined else M.strip_markers(ans.text)
+        o.contains = bool(said) and M.contains_answer(said, q.contains or q.answers)
+        row["contains"] = o.contains
+        if q.answers:
+            pred = "" if ans.declined else M.predicted_span(ans.short_answer, ans.text)
+            o.exact = M.best_exact(q.answers, pred) if not ans.declined else 0
+            o.f1 = M.best_f1(q.answers, pred) if not ans.declined else 0.0
+            row.update(exact_match=o.exact, f1=round(o.f1, 4))
+        if not ans.declined:
+            o.citations_ok = [M.is_hit(c.doc_id, c.passage, q.docs, q.answers) for c in ans.citations]
+            row["citations_ok"] = o.citations_ok
+    if not ans.declined:
+        o.cited = bool(ans.citations)
+    row.update(
+        answer=ans.text, short_answer=ans.short_answer, declined=ans.declined,
+        citations=[c.doc_id for c in ans.citations], latency_s=round(lat, 3), trace=dataclasses.asdict(ans.trace),
+    )
+    return row
+
+
+def _make_qa(corpus, k, index_dir, generator, overrides, show_progress):
+    from qa import QA, Settings
+
+    store, info = open_eval_index(corpus, index_dir, show_progress)
+    settings = Settings().with_(k=k, generator=generator, **(overrides or {}))
+    return QA(store=store, settings=settings), info
+
+
 def run_eval(
     corpus: str | Path,
     questions: str | Path,
@@ -96,124 +179,82 @@ def run_eval(
     if not qs:
         raise ValueError(f"no questions in {questions}")
     if qa is None:
-        from qa import QA, Settings
-
-        store, info = open_eval_index(corpus, index_dir, show_progress)
-        settings = Settings().with_(k=k, generator=generator, **(overrides or {}))
-        qa = QA(store=store, settings=settings)
+        qa, info = _make_qa(corpus, k, index_dir, generator, overrides, show_progress)
     else:
-        store, info = qa.store, dict(read_build_info(qa.store.path) or {}, reused=True)
-    settings = qa.settings
-
+        info = dict(read_build_info(qa.store.path) or {}, reused=True)
     if not retrieval_only:  # warm-up: loads the generator, not counted
         qa.ask(qs[0].question)
 
-    ranks: dict[str, list[int | None]] = {s: [] for s in STAGES}
-    present = {s: False for s in STAGES}
-    per_q: list[dict] = []
-    em, f1, contains, latencies = [], [], [], []
-    declined_ans, declined_unans, covered = [], [], []
-    cit_ok: list[bool] = []
-    squad_v2_em, squad_v2_f1 = [], []
-
+    sr, outs, rows = StageRanks(), [], []
     bar = Progress("eval", len(qs), enabled=show_progress)
     for i, q in enumerate(qs, 1):
-        stages = qa.retrieve_stages(q.question, depth=depth)
-        row = {"id": q.id, "question": q.question, "gold": list(q.answers), "doc": q.doc}
-        stage_ranks = {}
-        for s in STAGES:
-            hs = stages.get(s)
-            if hs:
-                present[s] = True
-            if q.answerable:
-                r = M.first_hit_rank(_hits(hs), q.doc, q.answers, depth)
-                ranks[s].append(r)
-                stage_ranks[s] = r
-        row["retrieval_rank"] = stage_ranks
+        o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
+        row = question_row(q)
+        row["retrieval_rank"] = sr.add(q, qa.retrieve_stages(q.question, depth=depth), depth)
         if not retrieval_only:
             t0 = time.perf_counter()
             ans = qa.ask(q.question)
-            lat = time.perf_counter() - t0
-            latencies.append(lat)
-            pred = "" if ans.declined else M.predicted_span(ans.short_answer, ans.text)
-            if q.answerable:
-                e = M.best_exact(q.answers, pred) if not ans.declined else 0
-                f = M.best_f1(q.answers, pred) if not ans.declined else 0.0
-                c = (not ans.declined) and M.contains_answer(M.strip_markers(ans.text), q.answers)
-                em.append(e), f1.append(f), contains.append(c), declined_ans.append(ans.declined)
-                squad_v2_em.append(e), squad_v2_f1.append(f)
-                if not ans.declined:
-                    for cit in ans.citations:
-                        cit_ok.append(M.is_hit(cit.doc_id, cit.passage, q.doc, q.answers))
-                row.update(exact_match=e, f1=round(f, 4), contains=c)
-            else:
-                declined_unans.append(ans.declined)
-                squad_v2_em.append(int(ans.declined)), squad_v2_f1.append(float(ans.declined))
-            if not ans.declined:
-                covered.append(bool(ans.citations))
-            row.update(
-                answer=ans.text, short_answer=ans.short_answer, declined=ans.declined,
-                citations=[c.doc_id for c in ans.citations], latency_s=round(lat, 3),
-                diagnostics=ans.diagnostics,
-            )
-        per_q.append(row)
+            row.update(score_answer(q, ans, time.perf_counter() - t0, o))
+        outs.append(o)
+        rows.append(row)
         bar(i)
     bar.close()
-
-    final = "reranked" if present["reranked"] else "fused"
-    # a stage that never returned anything (e.g. no reranker configured) reports nulls
-    stage_summary = {s: M.retrieval_summary(ranks[s] if present[s] else []) for s in STAGES}
-    retrieval = dict(stage_summary[final])
-    retrieval.update(stages=stage_summary, final_stage=final, depth=depth)
-    for row in per_q:
+    for o, row in zip(outs, rows):
         if row["retrieval_rank"]:
-            row["retrieval_rank"] = dict(row["retrieval_rank"], final=row["retrieval_rank"].get(final))
+            o.rank = row["retrieval_rank"][sr.final]
+            row["retrieval_rank"] = dict(row["retrieval_rank"], final=o.rank)
+    run = RunInfo(corpus=str(corpus), questions=str(questions), limit=limit, retrieval_only=retrieval_only, depth=depth)
+    return build_report(qs, outs, rows, sr, qa, info, run)
 
+
+@dataclass
+class RunInfo:
+    """How a run was asked for (what the report's config records besides the QA settings)."""
+
+    corpus: str
+    questions: str
+    limit: int | None
+    retrieval_only: bool
+    depth: int
+
+
+def build_report(qs: list[Question], outs: list[M.Outcome], rows: list[dict], sr: StageRanks, qa, info: dict, run: RunInfo) -> dict:
     n_ans = sum(1 for q in qs if q.answerable)
-    s = store.stats()
-    report = {
+    s, settings, answered = qa.store.stats(), qa.settings, not run.retrieval_only
+    return {
         "n_questions": len(qs),
         "n_answerable": n_ans,
         "n_unanswerable": len(qs) - n_ans,
-        "retrieval": retrieval,
-        "answer": None,
-        "abstention": None,
-        "citations": None,
-        "latency_s": None,
+        "retrieval": sr.summary(run.depth),
+        "answer": M.answer_summary(outs) if answered else None,
+        "abstention": M.abstention_summary(outs) if answered else None,
+        "citations": M.citation_summary(outs) if answered else None,
+        "latency_s": M.latency_summary(outs) if answered else None,
+        "by_type": M.breakdown(outs, "type"),
+        "by_phrasing": M.breakdown(outs, "phrasing"),
         "index": {
             "documents": s["documents"],
             "chunks": s["chunks"],
             "build_s": info.get("build_s"),
             "reused": info.get("reused"),
             "resumed": info.get("resumed", False),  # build_s then times only the missing part
-            "path": str(store.path),
+            "path": str(qa.store.path),
         },
         "config": {
             "settings": dataclasses.asdict(settings),
             "k": settings.k,
-            "generator": None if retrieval_only else settings.generator,
-            "corpus": str(corpus),
-            "questions": str(questions),
-            "limit": limit,
+            "generator": settings.generator if answered else None,
+            "corpus": run.corpus,
+            "questions": run.questions,
+            "limit": run.limit,
             "seed": SEED,
             "embedder": s["embedder"],
-            "retrieval_only": retrieval_only,
+            "retrieval_only": run.retrieval_only,
         },
+        "machine": dataclasses.asdict(machine_info()),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "per_question": rows,
     }
-    if not retrieval_only:
-        report["answer"] = {
-            "exact_match": M.mean(em), "f1": M.mean(f1), "contains": M.share(contains),
-            # official SQuAD v2 overall score: an unanswerable question counts 1 when declined
-            "squad_v2_exact": M.mean(squad_v2_em), "squad_v2_f1": M.mean(squad_v2_f1),
-        }
-        report["abstention"] = {"declined_unanswerable": M.share(declined_unans), "declined_answerable": M.share(declined_ans)}
-        report["citations"] = {"precision": M.share(cit_ok), "coverage": M.share(covered), "n_citations_scored": len(cit_ok)}
-        report["latency_s"] = {
-            "p50": M.percentile(latencies, 50), "p95": M.percentile(latencies, 95),
-            "mean": M.mean(latencies), "max": max(latencies) if latencies else None,
-        }
-    report["per_question"] = per_q
-    return report
 
 
 def _fmt(v) -> str:
@@ -222,6 +263,17 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)
+
+
+def format_groups(title: str, groups: dict[str, dict]) -> list[str]:
+    """Rows of a by_type / by_phrasing breakdown (nothing when it is empty)."""
+    if not groups:
+        return []
+    keys = ("n", "recall@5", "f1", "exact_match", "contains", "declined")
+    lines = ["", f"{title:<16}" + "".join(f"{h:>10}" for h in ("n", "R@5", "F1", "EM", "contains", "declined"))]
+    for name, m in groups.items():
+        lines.append(f"{name[:15]:<16}" + "".join(f"{_fmt(m[key]):>10}" for key in keys))
+    return lines
 
 
 def format_table(report: dict) -> str:
@@ -241,10 +293,14 @@ def format_table(report: dict) -> str:
         lines += [
             "",
             f"answer      EM {_fmt(a['exact_match'])}  F1 {_fmt(a['f1'])}  contains {_fmt(a['contains'])}",
+            f"factoid     EM {_fmt(a['exact_match_factoid'])}  F1 {_fmt(a['f1_factoid'])}  ({a['n_factoid']} questions)",
+            f"explain     contains {_fmt(a['contains_explain'])}  ({a['n_explain']} questions)",
             f"abstention  declined unanswerable {_fmt(ab['declined_unanswerable'])}  declined answerable {_fmt(ab['declined_answerable'])}",
             f"citations   precision {_fmt(c['precision'])}  coverage {_fmt(c['coverage'])}",
             f"latency     p50 {_fmt(l['p50'])} s  p95 {_fmt(l['p95'])} s",
         ]
+    lines += format_groups("type", r.get("by_type") or {})
+    lines += format_groups("phrasing", r.get("by_phrasing") or {})
     return "\n".join(lines)
 
 
