@@ -82,6 +82,44 @@ _SAME_PLACE = {people: set(places.split()) for people, places in _DEMONYMS.items
 }
 
 
+# Words that describe rather than name: a people, country or region ("a French utility", "a New
+# Zealand referee", "an EU spokesman"), a title or office ("the Attorney General"). People asking in
+# their own words use them for what the article names otherwise ("EDF", "Lord Goldsmith"), so a
+# missing descriptor alone never declines a question; the reader still weighs it.
+_PLACES = (
+    "afghan afghanistan africa african albania algeria algerian america american argentina argentine argentinian "
+    "asia asian atlantic australia australian austria austrian baltic belgian belgium bosnia brazil brazilian "
+    "britain british briton scots bulgaria bulgarian burma canada canadian caribbean chile chilean china chinese "
+    "colombia colombian congo croatia croatian cuba cuban cyprus czech danish denmark dutch eastern egypt "
+    "egyptian england english estonia ethiopia eu europe european finland finnish france french georgia georgian "
+    "german germany ghana greece greek holland hungarian hungary iceland india indian indonesia indonesian "
+    "iran iranian iraq iraqi ireland irish israel israeli italian italy jamaica jamaican japan japanese "
+    "jordan kenya kenyan kingdom kiwi korea korean kosovo kuwait latin latvia lebanon lebanese libya libyan "
+    "lithuania malaysia malaysian mexican mexico moroccan morocco nato netherlands nigeria nigerian "
+    "nordic northern norway norwegian pacific pakistan pakistani palestinian peru philippines poland polish "
+    "portugal portuguese romania romanian russia russian scandinavian scotland scottish serbia serbian "
+    "singapore slovak slovakia slovenia southern soviet spain spanish sudan swede sweden swedish swiss "
+    "switzerland syria syrian taiwan taiwanese thai thailand tunisia turkey turkish uae uk ukraine ukrainian ulster "
+    "un us usa venezuela vietnam vietnamese wales welsh western yemen zimbabwe"
+)
+_TITLES = (
+    "ambassador archbishop attorney bishop boss captain chairman chairwoman chancellor chief coach commissioner "
+    "dame director duke editor executive general governor judge justice king lady lord manager mayor minister mp mps "
+    "officer pope premier president prime prince princess queen secretary senator sir speaker spokesman "
+    "spokeswoman treasurer"
+)
+_DESCRIPTORS = set(_PLACES.split()) | set(_TITLES.split())
+_COMPASS = {"north", "south", "east", "west", "central", "northern", "southern", "eastern", "western"}
+_PLACE_NAMES = {  # places of several words, each of which alone names nothing
+    "hong kong", "ivory coast", "middle east", "new zealand", "north korea", "saudi arabia", "south africa",
+    "south korea", "sri lanka", "united kingdom", "united nations", "united states", "west indies",
+}
+
+
+def _describes(term: str) -> bool:
+    return fold(term) in _DESCRIPTORS
+
+
 def _mentions(name: str, words: set[str]) -> bool:
     return _mentions_word(name, words) or any(_mentions_word(n, words) for n in _SAME_PLACE.get(name, ()))
 
@@ -151,6 +189,11 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
 
     missing: list[str] = []
     for run in _name_runs(question):
+        folded = [fold(t) for t in run]
+        if " ".join(folded) in _PLACE_NAMES or (  # "New Zealand"; "North American", "South Korea"
+            any(w in _DESCRIPTORS for w in folded) and all(w in _DESCRIPTORS | _COMPASS for w in folded)
+        ):
+            continue
         absent = [t for t in run if not mentioned(t)]
         if len(run) > 1 and absent:
             initials = "".join(t[0] for t in run).upper()
@@ -160,7 +203,7 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
                 in_full = " " + " ".join(_words(articles())) + " " if in_full is None else in_full
                 if " " + " ".join(_words(" ".join(run))) + " " in in_full:
                     continue
-        missing += [t for t in absent if t not in missing]
+        missing += [t for t in absent if t not in missing and not _describes(t)]
     return missing
 
 
