@@ -31,7 +31,7 @@ from qa import QA, Filters, Settings  # noqa: E402
 
 log = logging.getLogger("app")
 
-GENERATORS = ["gemma3-270m", "smollm2-135m"]
+GENERATORS = ["qwen2.5-0.5b", "gemma3-270m", "smollm2-135m"]
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -124,7 +124,7 @@ def _sources_body(answer) -> str:
     if answer is None:
         return '<div class="src-note">Sources of the answer appear here.</div>'
     if getattr(answer, "declined", False) and not answer.citations:
-        why = (getattr(answer, "diagnostics", None) or {}).get("declined_because")
+        why = answer.trace.declined_because
         why = f" Why: {esc(why)}." if why else ""
         return f'<div class="src-note">No indexed article answers this question, so nothing is cited.{why}</div>'
     cards = []

@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--generator", default=None, help="generator name (Settings.generator)")
     ap.add_argument("--quiet", action="store_true", help="no progress line")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="override any qa.Settings field, e.g. --set evidence=sentences --set decoding=copy (repeatable)")
+                    help="override any qa.Settings field, e.g. --set evidence=sentences --set read_passages=2 (repeatable)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 

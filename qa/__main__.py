@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     a.add_argument("question")
     a.add_argument("--index-dir", default=None)
     a.add_argument("--k", type=int, default=None)
-    a.add_argument("--generator", default=None, help="gemma3-270m (default), smollm2-135m, a .gguf file or a model folder")
+    a.add_argument("--generator", default=None, help="qwen2.5-0.5b (default), gemma3-270m, smollm2-135m, a .gguf file or a model folder")
     a.add_argument("--max-new-tokens", type=int, default=None)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")

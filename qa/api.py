@@ -1,4 +1,9 @@
-"""The Python API: QA(index_dir).ask(question, history) -> Answer, and a streaming form."""
+"""The Python API: QA(index_dir).ask(question, history) -> Answer, and a streaming form.
+
+An answer goes through six stages, each a method below: retrieve -> gate -> evidence -> read ->
+ground -> verify. The gate and verify stages apply the decline rules of `qa.rules`; every stage
+writes what it saw into the answer's `Trace`.
+"""
 from __future__ import annotations
 
 import threading
@@ -8,15 +13,16 @@ from typing import Iterator
 
 from index import IndexStore, default_index_dir, open_index
 
-from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
-from .citations import find_support, make_citation
+from .answerable import repeats_the_question
+from .citations import find_support, ground_sentences, make_citation
 from .config import Settings
 from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
-from .prompt import build_prompt
+from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import Retriever
+from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 
 DECLINE_TEXT = "The indexed articles don't say."
 
@@ -54,81 +60,98 @@ class QA:
         q = (question or "").strip()
         if not q:
             raise ValueError("empty question")
-        standalone = standalone_question(q, history)
-
-        diag: dict = {}
-
-        def declined(hits: list[Hit], reason: str) -> Answer:
-            diag["declined_because"] = reason
-            return Answer(
-                text=DECLINE_TEXT, declined=True, question=q, standalone_question=standalone, hits=hits,
-                seconds=time.time() - t0, diagnostics=diag,
-            )
-
-        hits = self.retriever.retrieve(standalone, s)
-        # relevance of the best passage: the reranker's score (cosine, question-term coverage, fusion
-        # and BM25, plus the best sentence's score for the top few),
-        # or the cosine similarity when reranking is off
-        best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in hits), default=0.0)
-        diag["relevance"] = round(best, 4)
-        if not hits or best < s.min_relevance:
-            yield declined(hits, "no relevant passage")  # the model is not called
-            return
+        turn = Turn(question=q, standalone=standalone_question(q, history), settings=s, articles=self._articles)
+        turn.trace.kind = question_kind(q)
+        self._retrieve(turn)
         gen = make_generator(s.generator)
-        overhead = gen.count_tokens(build_prompt("completion", standalone, [])) + 16  # examples + question
-        budget = max(64, min(s.context_tokens, gen.context_length - s.max_new_tokens - overhead))
+        self._evidence(turn, gen)
+        decline = first_decline(GATE, turn)  # the model is not called
+        if decline is None:
+            yield from self._read(turn, gen)
+            self._ground(turn, gen)
+            decline = first_decline(VERIFY, turn)
+        turn.trace.seconds["total"] = round(time.time() - t0, 3)
+        yield self._declined(turn, decline) if decline else self._answer(turn)
+
+    # ---- the stages ------------------------------------------------------------------------
+    def _retrieve(self, turn: Turn) -> None:
+        t = time.time()
+        turn.hits = self.retriever.retrieve(turn.standalone, turn.settings)
+        # relevance of the best passage: the reranker's score (cosine, question-term coverage,
+        # fusion and BM25, plus the best sentence's score for the top few), or the cosine
+        # similarity when reranking is off
+        best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in turn.hits), default=0.0)
+        turn.trace.relevance = round(best, 4)
+        turn.trace.seconds["retrieve"] = round(time.time() - t, 3)
+
+    def _evidence(self, turn: Turn, gen) -> None:
+        s = turn.settings
+        if not turn.hits or turn.trace.relevance < s.min_relevance:
+            return
+        # what the prompt costs without passages (instructions or examples, the question), and the answer
+        overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind)) + 16
+        room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
+        budget = max(64, min(s.context_tokens, room))
+        encode, count = self.store.embedder.encode, gen.count_tokens
         if s.evidence == "sentences":
-            passages = select_evidence(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget)
+            turn.passages = select_evidence(turn.standalone, turn.hits, encode, count, budget)
         else:
-            passages = reading_passages(standalone, hits, self.store.embedder.encode, gen.count_tokens, budget, s.read_passages)
-        if not passages:
-            yield declined(hits, "no usable evidence")
-            return
-        if s.check_names:  # before the model is called: nothing it says could change this
-            text = " ".join(f"{p.hit.title} {p.text}" for p in passages)
-            missing = missing_names(standalone, text, lambda: self._articles(passages))
-            if missing:
-                diag["missing"] = missing
-                yield declined(hits, "the passage found never mentions " + ", ".join(missing))
-                return
-        prompt = build_prompt(s.prompt_style, standalone, passages, gen.tokenizer)
-        raw = ""
-        gstats: dict = {}
-        copy = None
-        if s.decoding == "copy":
-            copy = [" ".join(x.text.split()) for p in passages for x in p.sentences]
-        for delta in gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats):
-            raw += delta
+            turn.passages = reading_passages(turn.standalone, turn.hits, encode, count, budget, s.read_passages)
+
+    def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
+        """Stream the model's answer into turn.raw; its probabilities go to the trace."""
+        s, t = turn.settings, time.time()
+        explain, chat = turn.trace.kind == "explain", resolve_style(s.prompt_style, gen) == "chat"
+        prompt = build_prompt(s.prompt_style, turn.standalone, turn.passages, gen, turn.trace.kind)
+        stop = ("\n\n",) if explain and chat else ("\n",)
+        turn.raw = ""
+        for delta in gen.stream(prompt, s.explain_new_tokens if explain else s.max_new_tokens, stop=stop,
+                                ban_first=ban_first, deadline=time.monotonic() + s.answer_seconds):
+            turn.raw += delta
             yield delta
-        support = find_support(raw, passages)
-        if support and support.score >= s.min_support and repeats_the_question(standalone, support.span):
-            # an answer that only repeats the question ("Chelsea" for "Which team did Chelsea beat?"):
-            # ask once more with that first token ruled out (about 6% of answered SQuAD questions)
-            diag["repeated"] = raw.strip()
-            first, gstats = gstats["first"], {}  # a supported answer has at least one token
-            raw = "".join(gen.stream(prompt, s.max_new_tokens, copy_from=copy, stats=gstats, ban_first={first}))
-            support = find_support(raw, passages)
-        lps = gstats.get("logprobs") or [0.0]
-        diag.update(
-            raw=raw.strip(), confidence=round(sum(lps) / len(lps), 4), first_logprob=round(lps[0], 4),
-            support=round(support.score, 4) if support else 0.0,
+        stats = gen.last
+        lps = stats.logprobs or [0.0]
+        turn.trace.raw = turn.raw.strip()
+        turn.trace.confidence = round(sum(lps) / len(lps), 4)
+        if chat:
+            turn.trace.p_unanswerable = round(p_starts_with(stats.first_top, UNANSWERABLE), 4)
+        turn.trace.seconds["read"] = round(turn.trace.seconds.get("read", 0.0) + time.time() - t, 3)
+
+    def _ground(self, turn: Turn, gen) -> None:
+        """Snap the answer to the evidence: a span for a factoid, whole sentences for an explanation."""
+        s = turn.settings
+        if turn.trace.kind == "explain":
+            turn.supports, turn.trace.dropped = ground_sentences(
+                turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
+            )
+            turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
+            return
+        support = find_support(turn.raw, turn.passages)
+        if support and support.score >= s.min_support and repeats_the_question(turn.standalone, support.span):
+            # an answer that only repeats the question ("Chelsea" for "Which team did Chelsea
+            # beat?"): ask once more with that first token ruled out
+            turn.trace.repeated = turn.raw.strip()
+            for _ in self._read(turn, gen, ban_first={gen.last.tokens[0]}):
+                pass
+            support = find_support(turn.raw, turn.passages)
+        turn.supports = [support] if support else []
+        turn.trace.support = round(support.score, 4) if support else 0.0
+
+    # ---- the answer ------------------------------------------------------------------------
+    def _declined(self, turn: Turn, decline: Decline) -> Answer:
+        turn.trace.declined_by, turn.trace.declined_because = decline.rule, decline.reason
+        return Answer(
+            text=DECLINE_TEXT, declined=True, question=turn.question, standalone_question=turn.standalone,
+            hits=turn.hits, seconds=turn.trace.seconds["total"], trace=turn.trace,
         )
-        if support is None or support.score < s.min_support:
-            yield declined(hits, "answer not supported by the evidence")
-            return
-        if span_lost_the_answer(raw, support.span):
-            yield declined(hits, "the evidence span does not say what the answer said")
-            return
-        if s.check_negation and negation_unsupported(standalone, support.sentence.text):
-            yield declined(hits, "the question is negated and the evidence is not")
-            return
-        if diag["confidence"] < s.min_confidence:
-            yield declined(hits, "model not confident")
-            return
-        cit = make_citation(1, support)
-        yield Answer(
-            text=f"{support.span} [1]", citations=[cit], declined=False, question=q, standalone_question=standalone,
-            short_answer=support.span, hits=hits, seconds=time.time() - t0, diagnostics=diag,
+
+    def _answer(self, turn: Turn) -> Answer:
+        citations = [make_citation(i, sup) for i, sup in enumerate(turn.supports, start=1)]
+        short = " ".join(sup.span for sup in turn.supports)
+        text = " ".join(f"{sup.span} [{c.number}]" for sup, c in zip(turn.supports, citations))
+        return Answer(
+            text=text, citations=citations, declined=False, question=turn.question, standalone_question=turn.standalone,
+            short_answer=short, hits=turn.hits, seconds=turn.trace.seconds["total"], trace=turn.trace,
         )
 
 

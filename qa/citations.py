@@ -6,11 +6,13 @@ import re
 import string
 from dataclasses import dataclass
 
+from index.lexical import STOPWORDS
+
 from .evidence import Passage, Sentence
 from .records import Citation
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCT = set(string.punctuation) | set("“”‘’–—")
+_PUNCT = set(string.punctuation) | set("“”‘’–—£€¥")  # "4.6m" is supported by "£4.6m"
 
 
 def normalize(s: str) -> str:
@@ -154,3 +156,42 @@ def make_citation(number: int, support: Support) -> Citation:
         number=number, doc_id=h.doc_id, title=h.title, chunk_id=h.chunk_id, passage=h.text, quote=s.text,
         quote_start=s.start, quote_end=s.end, score=round(float(h.score), 4), source=h.source, date=h.date,
     )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\[\d+(?:\s*,\s*\d+)*\]\s*")
+
+
+def _content(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in STOPWORDS]
+
+
+def ground_sentences(
+    answer: str, passages: list[Passage], min_support: float, limit: int = 2, question: str = ""
+) -> tuple[list[Support], list[str]]:
+    """An explanation, sentence by sentence: each of the model's sentences is grounded in the
+    evidence sentence holding most of what it adds to the question (its content words the question
+    does not have; share >= min_support), and that sentence, in the article's own words, is what the
+    reader gets. A sentence that only restates the question adds nothing and is dropped. Returns
+    (supports in answer order, at most `limit`, each evidence sentence once; the model's sentences
+    that nothing supports)."""
+    grounded: list[Support] = []
+    dropped: list[str] = []
+    asked = _content(support_tokens(question))
+    for said in (x.strip() for x in _SENTENCE_END.split(strip_markers(answer))):
+        words = [w for w in _content(support_tokens(said)) if not any(same_word(w, q) for q in asked)]
+        if not words:
+            if said:
+                dropped.append(said)
+            continue
+        best: Support | None = None
+        for p in passages:
+            for s in p.sentences:
+                have = _content(support_tokens(s.text))
+                share = sum(any(same_word(w, h) for h in have) for w in words) / len(words)
+                if best is None or share > best.score:
+                    best = Support(span=" ".join(s.text.split()), sentence=s, passage=p, score=share)
+        if best is None or best.score < min_support:
+            dropped.append(said)
+        elif all(g.sentence is not best.sentence for g in grounded) and len(grounded) < limit:
+            grounded.append(best)
+    return grounded, dropped

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 
+from .generators.factory import DEFAULT_GENERATOR
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -51,18 +53,22 @@ class Settings:
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
-    generator: str = os.environ.get("QA_GENERATOR", "gemma3-270m")
-    prompt_style: str = "completion"  # "completion" (four examples) or "chat" (the model's chat template)
+    generator: str = os.environ.get("QA_GENERATOR", DEFAULT_GENERATOR)  # the local reader (qa.generators)
+    prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
-    decoding: str = "free"  # "free": greedy, then snapped to the evidence; "copy": constrained to copy a span
-    max_new_tokens: int = 24
+    max_new_tokens: int = 24  # a factoid answer is a short span
+    explain_new_tokens: int = 64  # an explanation is one or two sentences
+    answer_seconds: float = 20.0  # generation stops here, whatever the input: no request holds the model longer
     context_tokens: int = 900  # generator tokens of evidence in the prompt
     min_relevance: float = 1.0  # decline without calling the model below this relevance of the best passage (reranker score)
     min_support: float = 0.3  # decline below this match (token F1) of the answer to its best evidence span
     check_negation: bool = True  # decline a negated question whose supporting sentence is not negated
     check_names: bool = True  # decline when the evidence never mentions a name or number of the question
     min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
+    max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
+    min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
+    explain_sentences: int = 2  # at most this many evidence sentences in an explanation
     filters: Filters = field(default_factory=Filters)
 
     def with_(self, **kw) -> "Settings":

@@ -42,6 +42,24 @@ class Citation:
 
 
 @dataclass
+class Trace:
+    """What each answering stage saw and decided: why an answer was given or declined."""
+
+    kind: str = "factoid"  # "factoid" (a short span) or "explain" (why / how / what did X say)
+    relevance: float = 0.0  # the best passage's reranker score (cosine when reranking is off)
+    missing: list[str] = field(default_factory=list)  # question names no passage mentions
+    raw: str = ""  # the model's own words
+    repeated: str = ""  # a first answer that only repeated the question (asked once more)
+    confidence: float | None = None  # mean log-probability of the answer tokens
+    p_unanswerable: float | None = None  # the model's probability of saying the passages don't answer
+    support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)
+    dropped: list[str] = field(default_factory=list)  # explanation sentences no evidence supports
+    declined_by: str = ""  # the rule that declined ("" when answered)
+    declined_because: str = ""  # its reason, as a person reads it
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+
+
+@dataclass
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
@@ -51,5 +69,4 @@ class Answer:
     short_answer: str = ""  # the bare answer span, without citation markers
     hits: list[Hit] = field(default_factory=list)
     seconds: float = 0.0
-    # why it was answered or declined: relevance, raw model output, its confidence, support
-    diagnostics: dict = field(default_factory=dict)
+    trace: Trace = field(default_factory=Trace)  # why it was answered or declined

@@ -15,7 +15,7 @@ import pytest
 
 import app
 from index import ingest, open_index
-from qa.records import Answer, Citation
+from qa.records import Answer, Citation, Trace
 
 from app_server import free_port, shared_server
 
@@ -56,7 +56,7 @@ def test_quote_found_despite_whitespace_differences_or_shown_apart():
 def test_declined_answer_has_no_cards():
     out = app.sources_html(Answer(text="The articles do not say.", declined=True))
     assert "src-card" not in out and "No indexed article answers" in out and "Why" not in out
-    why = Answer(text="x", declined=True, diagnostics={"declined_because": "the passage found never mentions <Kelly>"})
+    why = Answer(text="x", declined=True, trace=Trace(declined_because="the passage found never mentions <Kelly>"))
     assert "Why: the passage found never mentions &lt;Kelly&gt;." in app.sources_html(why)
 
 

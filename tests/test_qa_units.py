@@ -246,3 +246,90 @@ def test_repeats_the_question():
     assert repeats_the_question("Who was Ayurbarwada's son?", "Ayurbarwada")
     assert not repeats_the_question("Which team did Chelsea beat?", "Portsmouth")
     assert not repeats_the_question("Which team did Chelsea beat?", "the")  # says nothing at all: another check's case
+
+
+@pytest.mark.parametrize("question", [
+    "Which French power company is buying the plant?",  # a people
+    "What did the New Zealand referee decide?",  # a place of two words
+    "What did the Attorney General advise?",  # a title
+    "Why did the EU spokesman criticise the deal?",
+])
+def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(question):
+    text = "EDF agreed to buy the plant. Referee Paddy O'Brien decided to award the try. Lord Goldsmith advised the cabinet."
+    assert missing_names(question, text) == []
+    # a name that is not a description is still missing
+    assert missing_names("Which French power company did Siemens outbid?", text) == ["Siemens"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Why did the bank cut 2,850 jobs?", "explain"),
+    ("How did ministers react to the report?", "explain"),
+    ("What did the chief executive say about the cuts?", "explain"),
+    ("What was the reason given for the delay?", "explain"),
+    ("How many jobs will go?", "factoid"),
+    ("How much did the plant cost?", "factoid"),
+    ("Who is the bank's chief executive?", "factoid"),
+    ("What did the bank cut?", "factoid"),  # what did X do: a span, not a saying
+])
+def test_question_kind(question, kind):
+    from qa.prompt import question_kind
+
+    assert question_kind(question) == kind
+
+
+def test_an_explanation_is_grounded_sentence_by_sentence(qa):
+    from qa.citations import ground_sentences
+
+    hit = qa.retrieve("ABN Amro jobs cut falling profits")[0]
+    passages = [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+    said = "The bank is cutting jobs because its profits are falling [1]. The moon is made of green cheese."
+    grounded, dropped = ground_sentences(said, passages, min_support=0.5)
+    # the supported sentence becomes the article's own sentence; the invented one is dropped
+    assert [g.span for g in grounded] == [
+        "ABN Amro, the Netherlands' largest bank, is to cut 2,850 jobs as a result of falling profits."
+    ]
+    assert dropped == ["The moon is made of green cheese."]
+    assert ground_sentences("Nothing here matches at all.", passages, 0.5)[0] == []
+
+
+def test_decline_rules_each_give_their_reason():
+    from qa import Settings
+    from qa.citations import Support
+    from qa.rules import GATE, VERIFY, ModelSaysUnanswerable, Turn, first_decline, p_starts_with
+
+    hit = Hit(chunk_id=1, doc_id="d", title="Bank cuts jobs", text="The bank cut 2,850 jobs.", start=0, end=24, score=2.0, rerank=2.0)
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    turn = Turn(question="How many jobs did the bank cut?", standalone="How many jobs did the bank cut?",
+                settings=Settings(), articles=lambda passages: hit.text, hits=[hit], passages=[passage])
+    turn.trace.relevance = 2.0
+    assert first_decline(GATE, turn) is None
+    turn.raw = "Unanswerable."
+    assert first_decline(VERIFY, turn).rule == "model"
+    turn.raw = "2,850"
+    turn.supports = [Support(span="2,850", sentence=passage.sentences[0], passage=passage, score=1.0)]
+    assert first_decline(VERIFY, turn) is None
+    # the model's probability of declining counts once it reaches the setting
+    turn.trace.p_unanswerable = p_starts_with({"un": -0.2, "2": -1.8}, "unanswerable")
+    assert 0.8 < turn.trace.p_unanswerable < 0.83
+    assert ModelSaysUnanswerable().reason(turn) is None
+    turn.settings = turn.settings.with_(max_unanswerable=0.5)
+    assert first_decline(VERIFY, turn).reason == "the model found no answer in the passages"
+    turn.trace.relevance = 0.1
+    assert first_decline(GATE, turn).reason == "no relevant passage"
+
+
+def test_an_explanation_that_only_restates_the_question_is_not_grounded(qa):
+    from qa.citations import ground_sentences
+
+    hit = qa.retrieve("ABN Amro jobs cut falling profits")[0]
+    passages = [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+    q = "Why is ABN Amro cutting 2,850 jobs?"
+    assert ground_sentences("ABN Amro is cutting 2,850 jobs.", passages, 0.5, question=q) == ([], ["ABN Amro is cutting 2,850 jobs."])
+    grounded, _ = ground_sentences("ABN Amro is cutting 2,850 jobs because of falling profits.", passages, 0.5, question=q)
+    assert [g.sentence.text.startswith("ABN Amro, the Netherlands' largest bank") for g in grounded] == [True]
+
+
+def test_a_currency_sign_the_answer_leaves_out_still_supports_it(qa):
+    hit = Hit(chunk_id=9, doc_id="d", title="t", text="Chelsea paid £4.6m for Desailly in 1998.", start=0, end=41, score=1.0)
+    support = find_support("4.6m", [Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
+    assert support.score == 1.0 and support.span == "£4.6m"

@@ -1,0 +1,148 @@
+"""Decline rules: each an object with a name, the stage it runs at and a reason a person can read.
+
+A rule looks at the `Turn` (everything the stages have found for one question) and returns why the
+question should be declined, or None. "gate" rules run before the model is called (nothing it says
+could change them); "verify" rules run on its grounded answer. Adding a rule is adding a class here
+and listing it in GATE or VERIFY.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .answerable import missing_names, negation_unsupported, span_lost_the_answer
+from .citations import Support
+from .config import Settings
+from .evidence import Passage
+from .prompt import UNANSWERABLE
+from .records import Hit, Trace
+
+
+@dataclass
+class Turn:
+    """One question on its way through the stages."""
+
+    question: str
+    standalone: str  # the question with what a follow-up leans on
+    settings: Settings
+    articles: Callable[[list[Passage]], str]  # the whole articles of some passages (read only when needed)
+    trace: Trace = field(default_factory=Trace)
+    hits: list[Hit] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    raw: str = ""  # the model's answer
+    supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
+
+
+class Rule:
+    name = ""
+    stage = "verify"  # "gate" or "verify"
+
+    def reason(self, turn: Turn) -> str | None:
+        raise NotImplementedError
+
+
+class NoRelevantPassage(Rule):
+    name, stage = "relevance", "gate"
+
+    def reason(self, turn):
+        if not turn.hits or turn.trace.relevance < turn.settings.min_relevance:
+            return "no relevant passage"
+        return None
+
+
+class NoEvidence(Rule):
+    name, stage = "evidence", "gate"
+
+    def reason(self, turn):
+        return None if turn.passages else "no usable evidence"
+
+
+class MissingNames(Rule):
+    """A question that names something the passages never mention is not answered by them."""
+
+    name, stage = "names", "gate"
+
+    def reason(self, turn):
+        if not turn.settings.check_names:
+            return None
+        text = " ".join(f"{p.hit.title} {p.text}" for p in turn.passages)
+        turn.trace.missing = missing_names(turn.standalone, text, lambda: turn.articles(turn.passages))
+        if turn.trace.missing:
+            return "the passage found never mentions " + ", ".join(turn.trace.missing)
+        return None
+
+
+class ModelSaysUnanswerable(Rule):
+    """The reader itself says the passages do not answer, or gives that reply a high probability."""
+
+    name = "model"
+
+    def reason(self, turn):
+        said = turn.raw.strip().strip(".").lower()
+        p = turn.trace.p_unanswerable
+        if said.startswith(UNANSWERABLE) or (p is not None and p >= turn.settings.max_unanswerable):
+            return "the model found no answer in the passages"
+        return None
+
+
+class NotSupported(Rule):
+    name = "support"
+
+    def reason(self, turn):
+        if not turn.supports or turn.supports[0].score < turn.settings.min_support:
+            return "answer not supported by the evidence"
+        return None
+
+
+class LostAnswer(Rule):
+    name = "lost"
+
+    def reason(self, turn):
+        if turn.trace.kind == "factoid" and span_lost_the_answer(turn.raw, turn.supports[0].span):
+            return "the evidence span does not say what the answer said"
+        return None
+
+
+class NegatedQuestion(Rule):
+    name = "negation"
+
+    def reason(self, turn):
+        if turn.settings.check_negation and negation_unsupported(turn.standalone, turn.supports[0].sentence.text):
+            return "the question is negated and the evidence is not"
+        return None
+
+
+class LowConfidence(Rule):
+    name = "confidence"
+
+    def reason(self, turn):
+        c = turn.trace.confidence
+        if c is not None and c < turn.settings.min_confidence:
+            return "model not confident"
+        return None
+
+
+GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
+VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), NegatedQuestion(), LowConfidence()]
+
+
+@dataclass(frozen=True)
+class Decline:
+    rule: str
+    reason: str
+
+
+def first_decline(rules: list[Rule], turn: Turn) -> Decline | None:
+    """The first rule that declines, with its reason; None when every rule lets the answer through."""
+    for rule in rules:
+        why = rule.reason(turn)
+        if why:
+            return Decline(rule.name, why)
+    return None
+
+
+def p_starts_with(first_top: dict[str, float], word: str) -> float:
+    """Probability that a reply starts with `word`, from the top first-token log-probabilities."""
+    w = word.lower()
+    return sum(math.exp(lp) for tok, lp in first_top.items() if tok.strip() and w.startswith(tok.strip().lower()))
