@@ -23,7 +23,7 @@ UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the pass
 _EXPLAIN = re.compile(
     r"^\s*(?:and\s+|so\s+|but\s+)?(?:"
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
-    r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most|much)\b)"
+    r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:say|said|think|thought|claim|claimed|argue|argued"
     r"|warn|warned|tell|told|describe|described|explain|explained|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared)\b"
     r"|what\s+(?:was|were|is|are)\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
