@@ -102,8 +102,9 @@ class QA:
     def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
         """Stream the model's answer into turn.raw; its probabilities go to the trace."""
         s, t = turn.settings, time.time()
-        explain, chat = turn.trace.kind == "explain", resolve_style(s.prompt_style, gen) == "chat"
-        prompt = build_prompt(s.prompt_style, turn.standalone, turn.passages, gen, turn.trace.kind)
+        style = resolve_style(s.prompt_style, gen)
+        explain, chat = turn.trace.kind == "explain", style == "chat"
+        prompt = build_prompt(style, turn.standalone, turn.passages, gen, turn.trace.kind)
         stop = ("\n\n",) if explain and chat else ("\n",)
         turn.raw = ""
         for delta in gen.stream(prompt, s.explain_new_tokens if explain else s.max_new_tokens, stop=stop,

@@ -177,6 +177,7 @@ def ground_sentences(
     grounded: list[Support] = []
     dropped: list[str] = []
     asked = _content(support_tokens(question))
+    evidence = [(p, s, _content(support_tokens(s.text))) for p in passages for s in p.sentences]  # read once
     for said in (x.strip() for x in _SENTENCE_END.split(strip_markers(answer))):
         words = [w for w in _content(support_tokens(said)) if not any(same_word(w, q) for q in asked)]
         if not words:
@@ -184,12 +185,10 @@ def ground_sentences(
                 dropped.append(said)
             continue
         best: Support | None = None
-        for p in passages:
-            for s in p.sentences:
-                have = _content(support_tokens(s.text))
-                share = sum(any(same_word(w, h) for h in have) for w in words) / len(words)
-                if best is None or share > best.score:
-                    best = Support(span=" ".join(s.text.split()), sentence=s, passage=p, score=share)
+        for p, s, have in evidence:
+            share = sum(any(same_word(w, h) for h in have) for w in words) / len(words)
+            if best is None or share > best.score:
+                best = Support(span=" ".join(s.text.split()), sentence=s, passage=p, score=share)
         if best is None or best.score < min_support:
             dropped.append(said)
         elif all(g.sentence is not best.sentence for g in grounded) and len(grounded) < limit:

@@ -8,6 +8,7 @@ and listing it in GATE or VERIFY.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -34,12 +35,13 @@ class Turn:
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
 
 
-class Rule:
+class Rule(ABC):
     name = ""
     stage = "verify"  # "gate" or "verify"
 
+    @abstractmethod
     def reason(self, turn: Turn) -> str | None:
-        raise NotImplementedError
+        """Why the question is declined at this stage, or None."""
 
 
 class NoRelevantPassage(Rule):

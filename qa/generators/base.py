@@ -3,6 +3,8 @@ a typed record of each generation. A runtime supplies tokenisation and two forwa
 (`_prefill`: the prompt's tokens -> next-token logits; `_step`: one token -> next-token logits)."""
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import threading
@@ -55,8 +57,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return x - (m + math.log(float(np.exp(x - m).sum())))
 
 
-def render_chat_template(template: str, messages: list[dict], bos_token: str = "", eos_token: str = "") -> str:
-    """Render a Hugging Face style (Jinja) chat template, as tokenizer.apply_chat_template does."""
+@functools.lru_cache(maxsize=8)
+def _compiled_template(template: str):
+    """A Hugging Face style (Jinja) chat template, compiled once: every question renders it twice."""
     from datetime import datetime
 
     import jinja2
@@ -68,8 +71,13 @@ def render_chat_template(template: str, messages: list[dict], bos_token: str = "
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
-    env.filters["tojson"] = lambda x, indent=None, **kw: __import__("json").dumps(x, ensure_ascii=False, indent=indent)
-    return env.from_string(template).render(
+    env.filters["tojson"] = lambda x, indent=None, **kw: json.dumps(x, ensure_ascii=False, indent=indent)
+    return env.from_string(template)
+
+
+def render_chat_template(template: str, messages: list[dict], bos_token: str = "", eos_token: str = "") -> str:
+    """Render a chat template as tokenizer.apply_chat_template does."""
+    return _compiled_template(template).render(
         messages=messages, add_generation_prompt=True, bos_token=bos_token, eos_token=eos_token, tools=None,
     )
 

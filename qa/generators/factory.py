@@ -9,6 +9,7 @@ when installed and able to load the file, else transformers (float32; always for
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -87,23 +88,22 @@ def auto_order(name: str, fmt: str) -> list[str]:
     return order + ["transformers"]
 
 
+# the runtimes that read GGUF files: (module, class, the package it needs)
+GGUF_RUNTIMES = {
+    "openvino": (".ov", "OpenVINOGenerator", "openvino-genai"),
+    "llama.cpp": (".llamacpp", "LlamaCppGenerator", "llama-cpp-python"),
+}
+
+
 def build(name: str, fmt: str, runtime: str, **kw) -> Generator:
-    if runtime == "openvino":
+    if runtime in GGUF_RUNTIMES:
+        module, cls, package = GGUF_RUNTIMES[runtime]
         if fmt != "gguf":
-            raise ValueError(f"runtime openvino reads GGUF files here; '{name}' is a transformers model")
-        if not openvino_available():
-            raise RuntimeError("runtime openvino needs openvino-genai (make install)")
-        from .ov import OpenVINOGenerator
-
-        return OpenVINOGenerator(name, model_path(name, fmt), **kw)
-    if runtime == "llama.cpp":
-        if fmt != "gguf":
-            raise ValueError(f"runtime llama.cpp reads GGUF files; '{name}' is a transformers model")
-        if not llama_cpp_available():
-            raise RuntimeError("runtime llama.cpp needs llama-cpp-python (make install)")
-        from .llamacpp import LlamaCppGenerator
-
-        return LlamaCppGenerator(name, model_path(name, fmt), **kw)
+            raise ValueError(f"runtime {runtime} reads GGUF files; '{name}' is a transformers model")
+        mod = importlib.import_module(module, __package__)
+        if not mod.available():
+            raise RuntimeError(f"runtime {runtime} needs {package} (make install)")
+        return getattr(mod, cls)(name, model_path(name, fmt), **kw)
     if runtime == "transformers":
         from .hf import HFGenerator
 
