@@ -96,8 +96,7 @@ class QA:
         if s.evidence == "sentences":
             turn.passages = select_evidence(turn.standalone, turn.hits, encode, count, budget)
         else:
-            n = s.explain_passages if turn.trace.kind == "explain" else s.read_passages
-            turn.passages = reading_passages(turn.standalone, turn.hits, encode, count, budget, n)
+            turn.passages = reading_passages(turn.standalone, turn.hits, encode, count, budget, s.read_passages)
 
     def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
         """Stream the model's answer into turn.raw; its probabilities go to the trace."""

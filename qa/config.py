@@ -56,8 +56,7 @@ class Settings:
     generator: str = os.environ.get("QA_GENERATOR", DEFAULT_GENERATOR)  # the local reader (qa.generators)
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
-    read_passages: int = 1  # chunks the model reads for a factoid question ("chunk" evidence)
-    explain_passages: int = 2  # ... for an explain question: its reason may sit in the next chunk (docs/decisions.md)
+    read_passages: int = 1  # chunks the model reads ("chunk" evidence)
     max_new_tokens: int = 24  # a factoid answer is a short span
     explain_new_tokens: int = 64  # an explanation is one or two sentences
     answer_seconds: float = 20.0  # generation stops here, whatever the input: no request holds the model longer
