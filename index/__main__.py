@@ -9,6 +9,7 @@ import sys
 import time
 
 from . import CorruptIndex, IndexError_, default_index_dir, open_index
+from .loaders import printable
 
 
 def _progress_bar():
@@ -56,7 +57,8 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "add":
             store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens, vector_kind=args.vector_index)
-            skip = lambda e: sys.stderr.write(f"\nskipped {e.path}: {e.reason}\n")
+            # one line per skipped file, whatever its name (control characters are escaped)
+            skip = lambda e: sys.stderr.write(f"\nskipped {printable(e.path)}: {printable(e.reason)}\n")
             rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
             sys.stderr.write("\n")
             print(
@@ -69,7 +71,8 @@ def main(argv=None) -> int:
         store = open_index(idir, create=False)
         if args.cmd == "list":
             for d in store.documents():
-                print(f"{d['doc_id']}\t{d['chunks']} chunks\t{d['title']}")
+                # one line per document, three tab-separated fields, even for ids stored by older versions
+                print(f"{printable(d['doc_id'])}\t{d['chunks']} chunks\t{printable(d['title'])}")
         elif args.cmd == "remove":
             n = store.remove(args.doc_id)
             if n:

@@ -17,7 +17,7 @@ import unicodedata
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .loaders import MAX_BYTES, SUPPORTED, load_bytes
+from .loaders import MAX_BYTES, SUPPORTED, load_bytes, printable
 from .records import AddReport, Document, LoadError
 
 MAX_FILES = 50
@@ -141,12 +141,13 @@ def add_text(store, title: str, text: str) -> AddReport:
 
 
 def describe(report: AddReport) -> str:
-    """A plain-text summary: what was added and, per file, what was skipped and why."""
+    """A plain-text summary: what was added and, per file, what was skipped and why (one line
+    each, whatever the names: non-printable characters are escaped)."""
     lines = [
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
         f"skipped {len(report.skipped)}; {report.chunks} chunks indexed"
     ]
-    lines += [f"  + {d}" for d in report.added + report.replaced]
-    lines += [f"  = {d} (already indexed, unchanged)" for d in report.unchanged]
-    lines += [f"  skipped {e.path}: {e.reason}" for e in report.skipped]
+    lines += [f"  + {printable(d)}" for d in report.added + report.replaced]
+    lines += [f"  = {printable(d)} (already indexed, unchanged)" for d in report.unchanged]
+    lines += [f"  skipped {printable(e.path)}: {printable(e.reason)}" for e in report.skipped]
     return "\n".join(lines)

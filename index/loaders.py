@@ -1,6 +1,8 @@
 """Turn files into Documents: .txt/.md, .html, .jsonl, .pdf.
 
 Every failure becomes a LoadError (path + reason); nothing raises past `load_paths`.
+Nothing outside the folder that was added is read through a symlink (see `_symlink_refusal`);
+doc ids are printable whatever the file names (see `printable`).
 """
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -49,15 +52,80 @@ def sniff_binary(data: bytes) -> str | None:
     return None
 
 
-def decode_text(data: bytes) -> str:
-    """Decode bytes that should be text: UTF-8 first, then cp1252/latin-1 for legacy files.
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
-    Raises LoaderError for binary content (NUL bytes or mostly control characters).
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character written as a visible escape.
+
+    Control characters, line/paragraph separators and the lone surrogates Python uses for file
+    names that are not valid UTF-8 become '\\n', '\\t', '\\x07', '\\u2028', '\\udce9'... Used for
+    doc ids built from file names (so they are one printable, storable line) and for anything the
+    command line prints. Deterministic (the same name always gives the same id) and idempotent; a
+    printable string is returned unchanged.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable():
+            out.append(c)
+        elif c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        else:
+            o = ord(c)
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+    return "".join(out)
+
+
+# byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one). UTF-8's mark
+# is left to the UTF-8 path below, which also tolerates a few stray bytes.
+_BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+]
+
+
+def _decode_bom(data: bytes) -> str | None:
+    """Text of UTF-16/32 data marked by a byte-order mark; None when there is no such mark."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise LoaderError(f"invalid {label} text: starts with a {label} byte-order mark, "
+                                  f"then bytes that do not decode (at byte {exc.start + len(bom)})") from exc
+    return None
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes that should be text: UTF-16/32 when a byte-order mark says so, else UTF-8
+    first, then cp1252/latin-1 for legacy files.
+
+    Raises LoaderError for binary content (NUL bytes without a UTF-16/32 byte-order mark, or mostly
+    control characters).
     """
     if not data.strip():
         raise LoaderError("empty file")
-    if b"\x00" in data[:8192]:
+    text = _decode_bom(data)
+    if text is not None:
+        if not text.strip():
+            raise LoaderError("empty file")
+    elif b"\x00" in data[:8192]:
         raise LoaderError("binary file (contains NUL bytes), not text")
+    else:
+        text = _decode_8bit(data)
+    sample = text[:8192]
+    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    if bad > max(8, len(sample) // 50):
+        raise LoaderError("binary file (too many control characters), not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode_8bit(data: bytes) -> str:
+    """UTF-8 (with or without its mark); a mostly-UTF-8 file keeps UTF-8, else cp1252/latin-1."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -73,11 +141,7 @@ def decode_text(data: bytes) -> str:
                 text = data.decode("cp1252")
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
-    sample = text[:8192]
-    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
-    if bad > max(8, len(sample) // 50):
-        raise LoaderError("binary file (too many control characters), not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def split_title(text: str) -> tuple[str, int]:
@@ -202,7 +266,7 @@ def _jsonl_documents(doc_id: str, text: str, path: str, source: str) -> Iterator
             continue
         title = str(rec.get("title") or "").strip()
         rid = rec.get("id")
-        sub = f"{doc_id}#{rid}" if rid not in (None, "") else f"{doc_id}:{lineno}"
+        sub = printable(f"{doc_id}#{rid}" if rid not in (None, "") else f"{doc_id}:{lineno}")
         full = f"{title}\n\n{body}" if title else body
         yield Document(
             doc_id=sub,
@@ -218,7 +282,7 @@ def _jsonl_documents(doc_id: str, text: str, path: str, source: str) -> Iterator
 def load_bytes(data: bytes, name: str, doc_id: str | None = None, source: str = "", path: str = "") -> Iterator[Document | LoadError]:
     """Load one file's content. `name` decides the format (by extension, checked against content)."""
     ext = Path(name).suffix.lower()
-    doc_id = doc_id or name
+    doc_id = printable(doc_id or name)  # ids are one printable line, whatever the name
     path = path or name
     try:
         if len(data) > MAX_BYTES:
@@ -245,19 +309,62 @@ def load_bytes(data: bytes, name: str, doc_id: str | None = None, source: str = 
 
 
 def iter_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+    """Every file under `root`, sorted, hidden names skipped; symlinked folders are yielded too
+    (never entered), so that `load_paths` reports them instead of dropping them silently."""
+    for dirpath, dirnames, filenames in os.walk(root):  # followlinks=False: links are not entered
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for fn in sorted(filenames):
-            if not fn.startswith("."):
-                yield Path(dirpath) / fn
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for fn in sorted([*links, *(f for f in filenames if not f.startswith("."))]):
+            yield Path(dirpath) / fn
+
+
+def _symlink_refusal(link: Path, boundary: Path, walked: bool) -> tuple[str | None, Path]:
+    """(why `link` is not read, or None; the path to read) for a symlink met while loading.
+
+    The symlink policy: a link is followed only when its resolved target lies inside the folder
+    that was added (`boundary`, resolved; for a file named on its own, the folder it sits in).
+    A link pointing outside it, file or folder, is refused and reported. A linked folder is never
+    entered (no loops, no file read twice): its target, when inside, is walked under its own path.
+    A linked file inside is read once: when the walk reaches its target itself, under the target's
+    name (the link is reported as a duplicate); otherwise (a hidden folder) under the link's name.
+    """
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        return f"cannot resolve symlink: {exc}", link
+    if not target.is_relative_to(boundary):
+        return f"symlink points outside the added folder (to {target})", link
+    rel = target.relative_to(boundary).as_posix()
+    if target.is_dir():
+        return f"symlinked folder not followed (it points inside the added folder, to {rel}/)", link
+    if not target.exists():
+        return f"broken symlink (its target {rel} does not exist)", link
+    if walked and not any(part.startswith(".") for part in target.relative_to(boundary).parts):
+        return f"symlink to {rel}, which is read (or reported) under its own name", link
+    return None, target
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, opened without following a final symlink (a file swapped for
+    a link after the check is refused) and without blocking on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LoaderError("not a regular file")
+        if st.st_size > MAX_BYTES:
+            raise LoaderError(f"file too large ({st.st_size} bytes > {MAX_BYTES})")
+        return fh.read(MAX_BYTES + 1)
 
 
 def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True) -> Iterator[Document | LoadError]:
     """Stream Documents (and LoadErrors) from files and folders (recursive).
 
-    Document id = path relative to the folder that was added (file name for a single file).
-    Files inside folders whose extension is not supported (README.TXT is .txt and is read) are
-    reported as skipped.
+    Document id = path relative to the folder that was added (file name for a single file), with
+    non-printable characters escaped (`printable`). Files inside folders whose extension is not
+    supported are reported as skipped, as are folder README/LICENSE files. Symlinks: see
+    `_symlink_refusal` (nothing outside the added folder is ever read).
     """
     for p in paths:
         p = Path(p)
@@ -268,24 +375,35 @@ def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True
             base = p.parent
             files = iter([p])
         else:
-            yield LoadError(str(p), "no such file or folder")
+            yield LoadError(printable(str(p)), "no such file or folder")
+            continue
+        try:
+            boundary = base.resolve()  # the folder named may itself be a link: the user chose it
+        except (OSError, RuntimeError) as exc:
+            yield LoadError(printable(str(p)), f"cannot resolve: {exc}")
             continue
         for f in files:
-            rel = f.relative_to(base).as_posix()
+            shown = printable(str(f))
+            read = f
+            if f.is_symlink():
+                why, read = _symlink_refusal(f, boundary, walked=p.is_dir())
+                if why:
+                    yield LoadError(shown, why)
+                    continue
+            rel = printable(f.relative_to(base).as_posix())
             if p.is_dir() and f.stem.upper() in NOT_ARTICLES:
-                yield LoadError(str(f), "not an article (folder README/LICENSE file)")
+                yield LoadError(shown, "not an article (folder README/LICENSE file)")
                 continue
             source = rel.rsplit("/", 1)[0] if "/" in rel else ""
             try:
-                size = f.stat().st_size
-                if size > MAX_BYTES:
-                    yield LoadError(str(f), f"file too large ({size} bytes > {MAX_BYTES})")
-                    continue
-                data = f.read_bytes()
-            except OSError as exc:
-                yield LoadError(str(f), f"cannot read: {exc.strerror or exc}")
+                data = _read_regular(read)
+            except LoaderError as exc:
+                yield LoadError(shown, str(exc))
                 continue
-            yield from load_bytes(data, f.name, doc_id=rel, source=source, path=str(f))
+            except OSError as exc:
+                yield LoadError(shown, f"cannot read: {exc.strerror or exc}")
+                continue
+            yield from load_bytes(data, f.name, doc_id=rel, source=source, path=shown)
 
 
 def content_hash(doc: Document) -> str:

@@ -6,6 +6,9 @@ Consistency rules
 - The FAISS file is a cache named after the generation it reflects (vectors-<gen>.faiss), written
   atomically. On open it is reconciled with SQLite: missing chunk ids are added from the stored
   vectors and stale ones removed, so an interrupted add still opens and a re-run resumes.
+- The reverse is not repaired: a folder holding index files (vectors-*.faiss, a WAL) beside an
+  empty or missing meta.sqlite is corrupt. Opening it raises CorruptIndex with the rebuild command
+  and writes nothing (a new empty database would silently stand in for the lost one).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import numpy as np
 from .chunking import Chunker
 from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
 from .lexical import make_lexical
-from .loaders import content_hash, load_paths
+from .loaders import content_hash, iter_files, load_paths
 from .records import AddReport, Chunk, Document, LoadError
 from .vectors import VectorIndex, make_vector_index
 
@@ -83,7 +86,16 @@ class IndexStore:
     ):
         self.path = Path(path)
         db = self.path / DB_NAME
-        if not db.exists():
+        if not db.exists() or db.stat().st_size == 0:  # SQLite writes the header at once: 0 bytes = no index yet
+            # ... unless index files sit beside it: then the database was lost, and creating a new
+            # one would silently drop the vectors. Refuse, and touch nothing.
+            left = sorted(f.name for f in [*self.path.glob("vectors-*.faiss"), self.path / f"{DB_NAME}-wal"] if f.is_file())
+            if left:
+                raise CorruptIndex(
+                    f"index metadata {db} is {'empty' if db.exists() else 'missing'} but the folder holds index files "
+                    f"({', '.join(left)}): the index is corrupt. Rebuild it: delete the folder {self.path} "
+                    f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
+                )
             if not create:
                 raise IndexError_(f"no index at {self.path}: build one with `python -m index add PATH --index-dir {self.path}`")
             self.path.mkdir(parents=True, exist_ok=True)
@@ -493,7 +505,7 @@ def count_files(paths: list[str | Path]) -> int:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            n += sum(1 for f in p.rglob("*") if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            n += sum(1 for _ in iter_files(p))  # what load_paths walks (a linked folder is one report line)
         elif p.exists():
             n += 1
     return n
