@@ -1,10 +1,11 @@
-"""The "openvino-int8" embedder backend: the sentence-transformers network (transformer + mean pooling +
-L2 normalisation in one graph) converted to OpenVINO and statically quantised to int8 with NNCF.
+""""openvino-int8": the sentence-transformers network (transformer + mean pooling + L2 normalisation
+in one graph) converted to OpenVINO and statically quantised to int8 with NNCF.
 
 Static quantisation measures activation ranges once, on index/calibration.txt (passages written for
 this project, no eval data), so unlike the dynamically quantised ONNX model a text's vector does not
 depend on the texts it is batched with. OpenVINO runs the int8 matmuls on VNNI where the CPU has it
-and the remaining ops in bf16 where the CPU supports it.
+and the remaining ops in bf16 where the CPU supports it; without VNNI it is slower than ONNX
+Runtime's int8 (see index/embedder/choice.py).
 
 Measured on 1,000 BBC chunks, 2 cores (AMD EPYC, AVX-512 VNNI/BF16): 117-132 chunks/s, against 88
 for the ONNX int8 model, 47 for fp32 and about 31 for plain sentence-transformers; cosine to the
@@ -16,21 +17,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
-MODEL_FILE = "model.int8.xml"
-
-
-def calibration_texts() -> list[str]:
-    """The calibration passages (one per non-blank line, '#' lines skipped), plus neighbouring
-    paragraphs joined in pairs so that chunk-length inputs (~150-200 tokens) are seen too."""
-    lines = (ln.strip() for ln in CALIBRATION_FILE.read_text(encoding="utf-8").splitlines())
-    texts = [ln for ln in lines if ln and not ln.startswith("#")]
-    paras = [t for t in texts if len(t) > 200]
-    return texts + [a + " " + b for a, b in zip(paras[::2], paras[1::2])]
+from .base import Feeds, Runtime, calibration_texts
 
 
 def telemetry_off() -> None:
@@ -45,15 +35,40 @@ def telemetry_off() -> None:
     OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
 
 
-telemetry_off()  # every openvino/nncf import in the project is in this module, after this line
+telemetry_off()  # every openvino/nncf import of the embedder is in this module, after this line
 
 
-def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], Iterable[tuple[np.ndarray, dict]]]) -> Path:
+class OpenVINOInt8Runtime(Runtime):
+    """One compiled model and one infer request. Not thread-safe on its own; the Embedder calls it
+    under its lock."""
+
+    backend = "openvino-int8"
+    cache = "openvino"
+    model_file = "model.int8.xml"
+    min_cosine = 0.98
+
+    def __init__(self, f: Path, threads: int):
+        import openvino as ov
+
+        core = ov.Core()
+        self.compiled = core.compile_model(str(f), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads)})
+        self.request = self.compiled.create_infer_request()
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.request.infer({"input_ids": ids, "attention_mask": mask})
+        return np.asarray(out[0], dtype=np.float32)
+
+    @staticmethod
+    def export(st_model, folder: Path, feeds: Feeds) -> None:
+        export_openvino(st_model, folder, feeds)
+
+
+def export_openvino(st_model, folder: Path, feeds: Feeds) -> Path:
     """Convert and quantise the loaded sentence-transformers model; write folder/model.int8.{xml,bin}.
 
-    batch_fn turns texts into (rows, {"input_ids", "attention_mask"}) batches, the way the embedder
-    batches, so calibration sees the shapes used at run time. Needs torch, openvino
-    and nncf; no network."""
+    feeds turns texts into (rows, {"input_ids", "attention_mask"}) batches, the way the embedder
+    batches, so calibration sees the shapes used at run time. Needs torch, openvino and nncf; no
+    network."""
     import nncf
     import openvino as ov
     import torch
@@ -74,7 +89,7 @@ def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], Iter
             return torch.nn.functional.normalize(v, dim=-1)
 
     def inputs(texts: list[str]) -> list[dict]:
-        return [feed for _, feed in batch_fn(texts)]
+        return [feed for _, feed in feeds(texts)]
 
     example = {k: torch.from_numpy(v) for k, v in inputs(["hello world", "a somewhat longer sentence for the conversion trace"])[0].items()}
     with torch.no_grad():
@@ -85,25 +100,10 @@ def export_openvino(st_model, folder: Path, batch_fn: Callable[[list[str]], Iter
     calib = inputs(calibration_texts())
     q = nncf.quantize(model, nncf.Dataset(calib), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calib))
     folder.mkdir(parents=True, exist_ok=True)
+    model_file = OpenVINOInt8Runtime.model_file
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        xml = Path(tmp) / MODEL_FILE
+        xml = Path(tmp) / model_file
         ov.save_model(q, str(xml), compress_to_fp16=False)
         os.replace(xml.with_suffix(".bin"), folder / "model.int8.bin")  # weights first: the .xml marks a complete pair
-        os.replace(xml, folder / MODEL_FILE)
-    return folder / MODEL_FILE
-
-
-class OpenVINORunner:
-    """One compiled model and one infer request: (input_ids, attention_mask) -> normalised vectors.
-    Not thread-safe on its own; the Embedder calls it under its lock."""
-
-    def __init__(self, xml: Path, threads: int):
-        import openvino as ov
-
-        core = ov.Core()
-        self.compiled = core.compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads)})
-        self.request = self.compiled.create_infer_request()
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = self.request.infer({"input_ids": ids, "attention_mask": mask})
-        return np.asarray(out[0], dtype=np.float32)
+        os.replace(xml, folder / model_file)
+    return folder / model_file

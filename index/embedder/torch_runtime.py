@@ -1,0 +1,34 @@
+""""torch": sentence-transformers on PyTorch. The reference every converted runtime is checked
+against and exported from, and the runtime for any model whose stack they do not reproduce."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def set_threads() -> int:
+    """Use every core for intra-op parallelism (torch defaults to physical cores; make it explicit)."""
+    n = os.cpu_count() or 1
+    try:
+        import torch
+
+        if torch.get_num_threads() < n:
+            torch.set_num_threads(n)
+    except Exception:  # pragma: no cover - torch missing / already initialised
+        pass
+    return n
+
+
+def load_model(path: str, device: str = "cpu"):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device=device, local_files_only=True)
+
+
+def encode(model, texts: list[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
+    return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show_progress)
+
+
+def dimension(model) -> int:
+    return int(model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension())
