@@ -27,13 +27,16 @@ import gradio as gr  # noqa: E402
 
 import index  # noqa: E402
 from index import ingest  # noqa: E402
-from qa import QA, Filters, Settings  # noqa: E402
+from qa import QA, BadQuestion, Filters, Settings, bound_history  # noqa: E402
+from qa import check_question as qa_check_question  # noqa: E402
 
 log = logging.getLogger("app")
 
 GENERATORS = ["qwen2.5-0.5b", "gemma3-270m", "smollm2-135m"]
-MAX_QUESTION_CHARS = 2000
-MAX_HISTORY_TURNS = 20
+# One question at a time: the reader answers one question at a time anyway, so a second asker
+# waits in Gradio's queue, which shows its place ("queue: 2/3") on the page, instead of waiting
+# silently inside the model; the answer deadline (Settings.answer_seconds) starts when its turn does.
+CHAT_CONCURRENCY = 1
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CITE = re.compile(r"\[(\d{1,3})\]")
@@ -77,8 +80,11 @@ def esc(text) -> str:
 
 
 def md_text(text: str) -> str:
-    """Untrusted text for the (markdown) chat box: HTML-escaped, markdown syntax neutralised."""
-    return _MD_SPECIAL.sub(r"\\\1", esc(text))
+    """Untrusted text for the (markdown) chat box: HTML-escaped, markdown syntax neutralised.
+
+    Only & < > are escaped: quotes need no escaping outside an attribute, and their entities
+    (&#x27;) would have their '#' escaped for markdown and show up literally in the chat."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text or ""), quote=False))
 
 
 def chat_markdown(text: str, n_sources: int = 0) -> str:
@@ -178,8 +184,9 @@ def make_filters(source: str | None, title: str | None, date_from: str | None, d
     return Filters(source=src, title=clean(title), date_from=clean(date_from), date_to=clean(date_to))
 
 
-def parse_history(history) -> list[tuple[str, str]]:
-    """History for the API: JSON of [[user, assistant], ...] or [{"role", "content"}, ...]."""
+def parse_history(history, settings: Settings | None = None) -> list[tuple[str, str]]:
+    """History for the API: JSON of [[user, assistant], ...] or [{"role", "content"}, ...]; only the
+    last turns are kept, each message cut to a slice (qa.bound_history: the limits of Settings)."""
     if history in (None, "", [], "null"):
         return []
     if isinstance(history, str):
@@ -206,16 +213,15 @@ def parse_history(history) -> list[tuple[str, str]]:
             if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p)):
                 raise gr.Error("history_json items must be [question, answer] string pairs")
             pairs.append((p[0], p[1]))
-    return pairs[-MAX_HISTORY_TURNS:]
+    return bound_history(pairs, settings)
 
 
-def check_question(question) -> str:
-    q = str(question or "").strip()
-    if not q:
-        raise gr.Error("Ask a question first.")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise gr.Error(f"The question is too long ({len(q)} characters; limit {MAX_QUESTION_CHARS}).")
-    return q
+def check_question(question, settings: Settings | None = None) -> str:
+    """The question within the limits of `settings` (qa.check_question), else a message on the page."""
+    try:
+        return qa_check_question(question, settings)
+    except BadQuestion as exc:
+        raise gr.Error(str(exc)) from exc
 
 
 # ---- the page --------------------------------------------------------------------------------
@@ -247,10 +253,10 @@ def build_app(qa: QA) -> gr.Blocks:
     # -- chat
     def respond(message, pairs, k, max_new, model, f_source, f_title, f_from, f_to):
         pairs = list(pairs or [])
-        q = check_question(message)
-        filters = make_filters(f_source, f_title, f_from, f_to)
         if model not in GENERATORS:
             raise gr.Error(f"unknown model {model!r}")
+        q = check_question(message, defaults.with_(generator=model))
+        filters = make_filters(f_source, f_title, f_from, f_to)
         partial = ""
         yield chat_messages(pairs, q), pairs, '<div class="src-note src-pending">Searching the articles…</div>', ""
         answer = None
@@ -309,14 +315,14 @@ def build_app(qa: QA) -> gr.Blocks:
     def ask(question: str, history_json: str = "", k: int = 5) -> dict:
         """Answer a question from the indexed articles. history_json: JSON [[question, answer], ...] of
         earlier turns (or ""). Returns the Answer (text with [n] markers, citations, declined...) as JSON."""
-        q = check_question(question)
+        q = check_question(question, defaults)
         try:
             k = int(k)
         except (TypeError, ValueError) as exc:
             raise gr.Error("k must be an integer") from exc
         if not 1 <= k <= 50:
             raise gr.Error("k must be between 1 and 50")
-        return answer_json(qa.ask(q, history=parse_history(history_json), k=k))
+        return answer_json(qa.ask(q, history=parse_history(history_json, defaults), k=k))
 
     with gr.Blocks(title="News QA") as demo:
         gr.Markdown("## News QA\nAsk about the indexed news articles; every answer cites the passages it comes from.")
@@ -373,7 +379,7 @@ def build_app(qa: QA) -> gr.Blocks:
 
         chat_inputs = [question, pairs, k, max_new, model, f_source, f_title, f_from, f_to]
         chat_outputs = [chatbot, pairs, sources, question]
-        ev = dict(fn=respond, inputs=chat_inputs, outputs=chat_outputs, api_visibility="undocumented", concurrency_limit=4, concurrency_id="chat")
+        ev = dict(fn=respond, inputs=chat_inputs, outputs=chat_outputs, api_visibility="undocumented", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         send.click(**ev)
         question.submit(**ev)
         new.click(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
@@ -386,7 +392,7 @@ def build_app(qa: QA) -> gr.Blocks:
         rm_btn.click(remove_doc, [rm_id], [status, *listing], **idx)
         demo.load(on_load, None, listing, api_visibility="undocumented")
 
-        gr.api(ask, api_name="ask", concurrency_limit=4, concurrency_id="chat")
+        gr.api(ask, api_name="ask", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
     return demo
 
 

@@ -70,7 +70,6 @@ def pick_news(limit: int) -> list[Path]:
 
 def bench_index(limit: int, report: dict) -> None:
     from index.embedder import make_embedder
-    from index.records import Chunk
     from index.store import IndexStore
 
     files = pick_news(limit)
@@ -95,11 +94,12 @@ def bench_index(limit: int, report: dict) -> None:
         report["index_seconds"] = wall
         report["index_chunks_per_s"] = n / wall
         report["index_chunks_per_cpu_s"] = n / cpu
-        rows = store.conn.execute("SELECT c.id, c.doc_id, c.title, c.text, c.vector, d.path FROM chunks c JOIN documents d USING(doc_id) ORDER BY c.id").fetchall()
-        texts = [store.chunker.embed_text(Chunk(doc_id=r[1], ord=0, text=r[3], start=0, end=0, title=r[2])) for r in rows]
-        mine = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        doc_of = [r[1] for r in rows]
-        path_of = {r[1]: r[5] for r in rows}
+        ids = store.chunk_ids()  # every chunk, in id order, through the store's public reads
+        rows, vecs = store.chunks(ids), store.vectors_of(ids)
+        texts = [store.chunker.embed_text_of(rows[i].title, rows[i].text) for i in ids]
+        mine = np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, emb.dim), np.float32)
+        doc_of = [rows[i].doc_id for i in ids]
+        path_of = {d["doc_id"]: d["path"] for d in store.documents() if d["chunks"]}
         store.close()
 
     ref = make_embedder(backend="torch")

@@ -13,8 +13,9 @@ import string
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from qa.text import strip_markers  # noqa: F401 - the one definition; eval scores the answers' text without markers
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
 
 
 # ---- SQuAD v2 official normalisation and scores ------------------------------------------
@@ -77,11 +78,6 @@ def best_f1(answers: Sequence[str], pred: str) -> float:
 
 
 # ---- answers as text ------------------------------------------------------------------------
-def strip_markers(text: str) -> str:
-    """Remove [n] / [1, 2] citation markers from an answer text."""
-    return " ".join(_MARKER.sub("", text or "").split())
-
-
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
     """A normalised gold answer is a substring of the normalised text."""
     norm = normalize_answer(text)

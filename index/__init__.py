@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .records import AddReport, Chunk, Document, LoadError
+from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport
 from .store import CorruptIndex, IndexError_, IndexStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,6 @@ def ensure_default_index(path: str | Path | None = None) -> IndexStore:
 
 
 __all__ = [
-    "AddReport", "Chunk", "Document", "LoadError", "IndexStore", "CorruptIndex", "IndexError_",
+    "AddReport", "Chunk", "ChunkRecord", "Document", "Filters", "LoadError", "RemoveReport", "IndexStore", "CorruptIndex", "IndexError_",
     "open_index", "default_index_dir", "ensure_default_index", "EXAMPLES_DIR",
 ]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from .filtering import where_sql
+from .records import Filters
+
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
@@ -48,7 +51,9 @@ class FTS5Lexical:
     def install(self, conn: sqlite3.Connection) -> None:
         conn.executescript(SCHEMA)
 
-    def search(self, conn: sqlite3.Connection, question: str, k: int, where: str = "", params: tuple = ()) -> list[tuple[int, float]]:
+    def search(self, conn: sqlite3.Connection, question: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best k chunks passing `filters`, best first."""
+        where, params = where_sql(filters)  # checks the filters first: a bad one is an error even for an empty query
         q = fts_query(question)
         if not q:
             return []
@@ -59,6 +64,14 @@ class FTS5Lexical:
         )
         rows = conn.execute(sql, (self.title_weight, q, *params, self.title_weight, k)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def intact(self, conn: sqlite3.Connection) -> bool:
+        """Does the full-text index hold exactly the chunks table's rows (FTS5 'integrity-check' against its content)?"""
+        try:
+            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError:
+            return False
+        return True
 
     def rebuild(self, conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -358,14 +359,21 @@ def _read_regular(path: Path) -> bytes:
         return fh.read(MAX_BYTES + 1)
 
 
-def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True) -> Iterator[Document | LoadError]:
-    """Stream Documents (and LoadErrors) from files and folders (recursive).
+@dataclass(frozen=True)
+class FileJob:
+    """One file `load_paths` will read, as its walk planned it (nothing read yet): what
+    `load_file` needs, as plain strings, so that another process can load it (index/distributed.py)."""
 
-    Document id = path relative to the folder that was added (file name for a single file), with
-    non-printable characters escaped (`printable`). Files inside folders whose extension is not
-    supported are reported as skipped, as are folder README/LICENSE files. Symlinks: see
-    `_symlink_refusal` (nothing outside the added folder is ever read).
-    """
+    read: str  # the path opened (a symlink's target inside the added folder)
+    name: str  # the file name as found (decides the format)
+    doc_id: str  # the document id (printable path relative to the folder added)
+    source: str
+    shown: str  # the path as reported
+
+
+def plan_files(paths: list[str | Path]) -> Iterator[FileJob | LoadError]:
+    """The walk of `load_paths` without reading any file: a FileJob per file to load, a LoadError
+    for what is refused before reading (missing paths, symlinks outside, folder README/LICENSE)."""
     for p in paths:
         p = Path(p)
         if p.is_dir():
@@ -395,15 +403,35 @@ def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True
                 yield LoadError(shown, "not an article (folder README/LICENSE file)")
                 continue
             source = rel.rsplit("/", 1)[0] if "/" in rel else ""
-            try:
-                data = _read_regular(read)
-            except LoaderError as exc:
-                yield LoadError(shown, str(exc))
-                continue
-            except OSError as exc:
-                yield LoadError(shown, f"cannot read: {exc.strerror or exc}")
-                continue
-            yield from load_bytes(data, f.name, doc_id=rel, source=source, path=shown)
+            yield FileJob(str(read), f.name, rel, source, shown)
+
+
+def load_file(job: FileJob) -> Iterator[Document | LoadError]:
+    """Read one planned file and load its document(s); every failure is a LoadError."""
+    try:
+        data = _read_regular(Path(job.read))
+    except LoaderError as exc:
+        yield LoadError(job.shown, str(exc))
+        return
+    except OSError as exc:
+        yield LoadError(job.shown, f"cannot read: {exc.strerror or exc}")
+        return
+    yield from load_bytes(data, job.name, doc_id=job.doc_id, source=job.source, path=job.shown)
+
+
+def load_paths(paths: list[str | Path], skip_unsupported_in_folders: bool = True) -> Iterator[Document | LoadError]:
+    """Stream Documents (and LoadErrors) from files and folders (recursive).
+
+    Document id = path relative to the folder that was added (file name for a single file), with
+    non-printable characters escaped (`printable`). Files inside folders whose extension is not
+    supported are reported as skipped, as are folder README/LICENSE files. Symlinks: see
+    `_symlink_refusal` (nothing outside the added folder is ever read).
+    """
+    for item in plan_files(paths):
+        if isinstance(item, LoadError):
+            yield item
+        else:
+            yield from load_file(item)
 
 
 def content_hash(doc: Document) -> str:

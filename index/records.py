@@ -48,3 +48,44 @@ class AddReport:
     skipped: list[LoadError] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One stored chunk as the store hands it out: where it sits in its document, and that document's metadata."""
+
+    chunk_id: int
+    doc_id: str
+    ord: int  # position of the chunk within its document
+    start: int  # character offsets into the document's text
+    end: int
+    title: str
+    text: str
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters, as plain data: the store turns them into its own query (and checks them).
+
+    source: the document's source/category, or a folder prefix of its id ("bbc/tech");
+    title: words that must all appear in the title (case-insensitive for ASCII);
+    date_from / date_to: ISO dates, inclusive; "2024" or "2024-05" stand for the whole year or month.
+    A document without a date never passes a date filter."""
+
+    source: str | None = None
+    title: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def empty(self) -> bool:
+        return not (self.source or self.title or self.date_from or self.date_to)
+
+
+@dataclass
+class RemoveReport:
+    """What one removal did: the documents removed and their chunk count."""
+
+    documents: list[str] = field(default_factory=list)
+    chunks: int = 0

@@ -27,9 +27,10 @@ import numpy as np
 
 from .chunking import Chunker
 from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
+from .filtering import like_literal, where_sql
 from .lexical import make_lexical
 from .loaders import content_hash, iter_files, load_paths
-from .records import AddReport, Chunk, Document, LoadError
+from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport
 from .vectors import VectorIndex, make_vector_index
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,40 @@ class IndexStore:
             self._commit(batch, self._embed_chunks(batch.chunks), report, save)
         return report
 
+    def content_hashes(self) -> dict[str, str]:
+        """doc_id -> content hash of every stored document (what an add compares to skip unchanged ones)."""
+        with self._lock:
+            return dict(self.conn.execute("SELECT doc_id, hash FROM documents"))
+
+    def add_embedded(self, items: list[tuple[Document, list[Chunk], np.ndarray]], report: AddReport | None = None, save: bool = True) -> AddReport:
+        """Write documents chunked and embedded elsewhere (index/distributed.py: Ray workers) through
+        the same one-transaction commit as add_documents: an unchanged document (same content hash)
+        is skipped, a changed one replaces its rows. The vectors must come from this store's embedder."""
+        report = report or AddReport()
+        todo: list[tuple[Document, str]] = []
+        per_doc: dict[str, list[Chunk]] = {}
+        vecs: list[np.ndarray] = []
+        dim = int(self._meta("dim") or 0)
+        with self._lock:
+            for d, cs, v in items:
+                v = np.asarray(v, dtype=np.float32)
+                if v.ndim != 2 or len(v) != len(cs) or (dim and v.shape[1] != dim) or any(c.doc_id != d.doc_id for c in cs):
+                    raise ValueError(f"embedded document '{d.doc_id}' does not fit index {self.path}: {len(cs)} chunks, vectors {v.shape}, index dim {dim or '?'}")
+                if d.doc_id in per_doc:
+                    report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
+                    continue
+                h = content_hash(d)
+                row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
+                if row and row[0] == h:
+                    report.unchanged.append(d.doc_id)
+                    continue
+                todo.append((d, h))
+                per_doc[d.doc_id] = cs
+                vecs.append(v)
+        if todo:
+            self._commit(_Batch(todo, per_doc), np.concatenate(vecs), report, save)
+        return report
+
     def _prepare(self, docs: list[Document], report: AddReport) -> _Batch | None:
         """Skip unchanged documents and chunk the rest (no model call, no write)."""
         todo: list[tuple[Document, str]] = []
@@ -398,17 +433,33 @@ class IndexStore:
 
     def remove(self, doc_id: str) -> int:
         """Remove a document and its chunks; returns the number of chunks removed (0: not found)."""
+        rep = self._remove_where("doc_id = ?", (doc_id,))
+        return max(rep.chunks, 1) if rep.documents else 0
+
+    def remove_feed(self, feed: str) -> RemoveReport:
+        """Remove every record of one JSONL file: the documents 'feed.jsonl#<id>' and 'feed.jsonl:<line>'
+        (what the loader names them), in one transaction. An empty report: no such feed."""
+        feed = feed.rstrip("#:")
+        if not feed:
+            return RemoveReport()
+        pat = like_literal(feed)
+        return self._remove_where("(doc_id LIKE ? ESCAPE '\\' OR doc_id LIKE ? ESCAPE '\\')", (pat + "#%", pat + ":%"))
+
+    def _remove_where(self, cond: str, params: tuple) -> RemoveReport:
+        """Remove the documents matching `cond` (SQL on `documents`) with their chunks: one transaction, one vector save."""
         with self._lock:
             vi = self.vectors
-            ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
-            exists = self.conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-            if not exists:
-                return 0
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
-                cur.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+                docs = [r[0] for r in cur.execute(f"SELECT doc_id FROM documents WHERE {cond} ORDER BY doc_id", params)]
+                if not docs:
+                    cur.execute("ROLLBACK")
+                    return RemoveReport()
+                sub = f"SELECT doc_id FROM documents WHERE {cond}"
+                ids = [r[0] for r in cur.execute(f"SELECT id FROM chunks WHERE doc_id IN ({sub})", params)]
+                cur.execute(f"DELETE FROM chunks WHERE doc_id IN ({sub})", params)
+                cur.execute(f"DELETE FROM documents WHERE {cond}", params)
                 cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
                 cur.execute("COMMIT")
             except BaseException:
@@ -416,7 +467,7 @@ class IndexStore:
                 raise
             vi.remove(ids)
             self._save_vectors(vi)
-            return max(len(ids), 1)
+            return RemoveReport(documents=docs, chunks=len(ids))
 
     # ---- reading -------------------------------------------------------------------------
     def documents(self) -> list[dict]:
@@ -451,24 +502,35 @@ class IndexStore:
             "bytes_on_disk": size,
         }
 
-    def chunks(self, ids: list[int]) -> dict[int, tuple]:
-        """id -> (doc_id, ord, start, end, title, text, source, date)."""
-        if not ids:
-            return {}
+    def chunk_ids(self, doc_id: str | None = None) -> list[int]:
+        """Ids of every stored chunk in id order, or of one document's chunks in their order."""
         with self._lock:
-            rows = self.conn.execute(
-                f'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.title, c.text, d.source, d.date FROM chunks c '
-                f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({','.join('?' * len(ids))})",
-                list(ids),
-            ).fetchall()
-        return {r[0]: tuple(r[1:]) for r in rows}
+            if doc_id is None:
+                return [r[0] for r in self.conn.execute("SELECT id FROM chunks ORDER BY id")]
+            return [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,))]
+
+    def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
+        """id -> ChunkRecord for the ids still stored (a removed chunk is simply absent)."""
+        rows = self._rows_by_id(
+            'SELECT c.id, c.doc_id, c.ord, c.start, c."end", c.title, c.text, d.source, d.date FROM chunks c '
+            "JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({})",
+            ids,
+        )
+        return {r[0]: ChunkRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", r[8] or "") for r in rows}
+
+    def _rows_by_id(self, sql: str, ids: list[int], batch: int = 30_000) -> list[tuple]:
+        """`sql` with its IN ({}) filled with ids, run in batches under SQLite's limit on parameters."""
+        ids = list(ids)
+        out: list[tuple] = []
+        with self._lock:
+            for i in range(0, len(ids), batch):
+                part = ids[i : i + batch]
+                out += self.conn.execute(sql.format(",".join("?" * len(part))), part).fetchall()
+        return out
 
     def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
         """Stored embedding of each chunk id (from SQLite, the source of truth)."""
-        if not ids:
-            return {}
-        with self._lock:
-            rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(ids))})", list(ids)).fetchall()
+        rows = self._rows_by_id("SELECT id, vector FROM chunks WHERE id IN ({})", ids)
         return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
 
     def neighbours(self, doc_id: str, ord_: int) -> list[tuple[int, str]]:
@@ -476,24 +538,62 @@ class IndexStore:
             rows = self.conn.execute("SELECT ord, text FROM chunks WHERE doc_id=? AND ord BETWEEN ? AND ? ORDER BY ord", (doc_id, ord_ - 1, ord_ + 1)).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    def search_dense(self, vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_dense(self, vec: np.ndarray, k: int, filters: Filters | None = None, oversample: int = 10) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks passing `filters`, best first. With filters the
+        k x oversample nearest are searched and the passing ones kept, so fewer than k may come back.
+        ValueError for a bad filter value (a date that is not ISO)."""
+        where, params = where_sql(filters)
         with self._lock:
-            return self.vectors.search(vec, k)
+            if not where:
+                return self.vectors.search(vec, k)
+            hits = self.vectors.search(vec, k * max(1, oversample))
+            ok = self._ids_where([i for i, _ in hits], where, params)
+        return [(i, sc) for i, sc in hits if i in ok][:k]
 
-    def search_lexical(self, question: str, k: int, where: str = "", params: tuple = ()) -> list[tuple[int, float]]:
+    def search_lexical(self, question: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the k best lexical matches passing `filters`, best first."""
         with self._lock:
-            return self.lexical.search(self.conn, question, k, where, params)
+            return self.lexical.search(self.conn, question, k, filters)
 
-    def filter_ids(self, ids: list[int], where: str, params: tuple) -> set[int]:
-        if not ids or not where:
+    def filter_ids(self, ids: list[int], filters: Filters | None) -> set[int]:
+        """The ids, of those given, whose documents pass `filters` (all of them for no filter)."""
+        where, params = where_sql(filters)
+        if not where:
             return set(ids)
         with self._lock:
-            rows = self.conn.execute(
-                f"SELECT chunks.id FROM chunks JOIN documents ON documents.doc_id = chunks.doc_id "
-                f"WHERE chunks.id IN ({','.join('?' * len(ids))}) {where}",
-                (*ids, *params),
-            ).fetchall()
+            return self._ids_where(list(ids), where, params)
+
+    def _ids_where(self, ids: list[int], where: str, params: tuple) -> set[int]:
+        if not ids:
+            return set()
+        rows = self.conn.execute(
+            f"SELECT chunks.id FROM chunks JOIN documents ON documents.doc_id = chunks.doc_id "
+            f"WHERE chunks.id IN ({','.join('?' * len(ids))}){where}",
+            (*ids, *params),
+        ).fetchall()
         return {r[0] for r in rows}
+
+    def integrity(self) -> dict:
+        """Do SQLite, the full-text index and the vector index agree? Counts, and each kind of
+        disagreement (a sound index: vectors_match and fts_intact True, the last three 0)."""
+        with self._lock:
+            ids = {r[0] for r in self.conn.execute("SELECT id FROM chunks")}
+            vi = self.vectors
+            one = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
+            return {
+                "documents": one("SELECT COUNT(*) FROM documents"),
+                "chunks": len(ids),
+                "chunks_listed": one("SELECT COALESCE(SUM(n_chunks), 0) FROM documents"),  # what the document rows say they hold
+                "vectors": vi.ntotal,
+                "vectors_match": set(vi.ids().tolist()) == ids,
+                "fts_intact": self.lexical.intact(self.conn),
+                "duplicate_ords": one("SELECT COUNT(*) FROM (SELECT 1 FROM chunks GROUP BY doc_id, ord HAVING COUNT(*) > 1)"),
+                "partial_documents": one(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
+                    "GROUP BY d.doc_id HAVING COUNT(c.id) != d.n_chunks)"
+                ),
+                "orphan_chunks": one("SELECT COUNT(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL"),
+            }
 
     def close(self) -> None:
         with self._lock:

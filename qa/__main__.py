@@ -7,7 +7,7 @@ import sys
 
 from index import CorruptIndex, IndexError_, default_index_dir
 
-from . import QA, Answer
+from . import QA, Answer, BadQuestion, Settings, check_question
 
 
 def main(argv=None) -> int:
@@ -21,15 +21,16 @@ def main(argv=None) -> int:
     a.add_argument("--max-new-tokens", type=int, default=None)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    try:
+    try:  # the question first: a bad one is refused before the index or the model is opened
+        question = check_question(args.question, Settings().with_(generator=args.generator))
         qa = QA(args.index_dir or default_index_dir())
-    except (IndexError_, CorruptIndex) as exc:
+        answer = None
+        for item in qa.ask_stream(question, k=args.k, generator=args.generator, max_new_tokens=args.max_new_tokens):
+            if isinstance(item, Answer):
+                answer = item
+    except (BadQuestion, IndexError_, CorruptIndex) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    answer = None
-    for item in qa.ask_stream(args.question, k=args.k, generator=args.generator, max_new_tokens=args.max_new_tokens):
-        if isinstance(item, Answer):
-            answer = item
     print(answer.text)
     if answer.citations:
         print("\nSources:")

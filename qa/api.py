@@ -23,8 +23,8 @@ from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-
-DECLINE_TEXT = "The indexed articles don't say."
+from .text import DECLINE_TEXT
+from .validate import check_input
 
 
 class QA:
@@ -57,9 +57,7 @@ class QA:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
         t0 = time.time()
         s = self.settings.with_(**overrides)
-        q = (question or "").strip()
-        if not q:
-            raise ValueError("empty question")
+        q, history = check_input(question, history, s)  # BadQuestion (a ValueError) before any work
         turn = Turn(question=q, standalone=standalone_question(q, history), settings=s, articles=self._articles)
         turn.trace.kind = question_kind(q)
         self._retrieve(turn)

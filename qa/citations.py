@@ -10,6 +10,7 @@ from index.lexical import STOPWORDS
 
 from .evidence import Passage, Sentence
 from .records import Citation
+from .text import strip_markers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation) | set("“”‘’–—£€¥")  # "4.6m" is supported by "£4.6m"
@@ -66,10 +67,6 @@ class Support:
     sentence: Sentence
     passage: Passage
     score: float  # token F1 of the model's answer against the span (1.0 = copied exactly)
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
 # words for span windows: whitespace, dashes and slashes end a word, so a window can take "1862"

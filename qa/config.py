@@ -4,37 +4,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 
+from index.records import Filters  # noqa: F401 - plain data owned by the index (the store makes the query); re-exported
+
 from .generators.factory import DEFAULT_GENERATOR
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters: source folder/category, words in the title, date range (ISO yyyy-mm-dd)."""
-
-    source: str | None = None
-    title: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    def sql(self) -> tuple[str, tuple]:
-        parts, params = [], []
-        if self.source:
-            parts.append("AND (documents.source = ? OR documents.doc_id LIKE ?)")
-            params += [self.source, self.source.rstrip("/") + "/%"]
-        if self.title:
-            for w in self.title.split():
-                parts.append("AND documents.title LIKE ?")
-                params.append(f"%{w}%")
-        if self.date_from:
-            parts.append("AND documents.date != '' AND documents.date >= ?")
-            params.append(self.date_from)
-        if self.date_to:
-            parts.append("AND documents.date != '' AND documents.date <= ?")
-            params.append(self.date_to)
-        return " ".join(parts), tuple(params)
-
-    def empty(self) -> bool:
-        return not (self.source or self.title or self.date_from or self.date_to)
 
 
 @dataclass(frozen=True)
@@ -69,6 +41,10 @@ class Settings:
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
+    max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it
+    max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room
+    max_history_turns: int = 20  # only the last turns of a chat are kept (a follow-up leans on the latest one)
+    max_history_chars: int = 1000  # each kept history message is cut to this many characters (not an error)
     filters: Filters = field(default_factory=Filters)
 
     def with_(self, **kw) -> "Settings":

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import re
 
+from .text import is_decline, strip_markers
+
 _FOLLOW = re.compile(
     r"^\s*(and|but|so|also|what about|how about)\b|\b(it|its|it's|that|this|those|these|they|them|their|he|him|his|she|her|there|then|the same)\b",
     re.IGNORECASE,
 )
+
+
+PREVIOUS_CHARS = 200  # the rewrite reads at most this much of the previous question and of its answer
 
 
 def is_follow_up(question: str) -> bool:
@@ -18,13 +23,15 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None) ->
 
     The tiny local models rewrite poorly, so this is deterministic: when the question leans on
     earlier turns (pronouns, "and ...", very short), the previous user question and the key
-    words of its answer are appended as context for retrieval.
+    words of its answer are appended as context for retrieval. Only the first PREVIOUS_CHARS
+    characters of each are read: the retrieval question stays bounded, whatever the history holds.
     """
     if not history or not is_follow_up(question):
         return question.strip()
     prev_q, prev_a = history[-1]
-    prev_a = re.sub(r"\[\d+\]", "", prev_a or "")
-    if prev_a.startswith("The indexed articles don't say"):
+    prev_q = (prev_q or "")[: 2 * PREVIOUS_CHARS].strip()[:PREVIOUS_CHARS]
+    prev_a = strip_markers((prev_a or "")[: 2 * PREVIOUS_CHARS])  # a slice, with room for the [n] markers it drops
+    if is_decline(prev_a):
         prev_a = ""
-    extra = " ".join(x for x in (prev_q.strip(), prev_a.strip()[:200]) if x)
+    extra = " ".join(x for x in (prev_q, prev_a.strip()[:PREVIOUS_CHARS]) if x)
     return f"{question.strip()} ({extra})" if extra else question.strip()

@@ -9,6 +9,7 @@ import numpy as np
 
 from index.chunking import split_sentences
 from index.lexical import STOPWORDS
+from index.records import ChunkRecord
 from index.store import IndexStore
 
 from .config import Settings
@@ -70,20 +71,19 @@ class Retriever:
         self.store = store
 
     @staticmethod
-    def _hits(ids: list[int], rows: dict[int, tuple], scores: dict[str, dict[int, float]], key: str) -> list[Hit]:
+    def _hits(ids: list[int], rows: dict[int, ChunkRecord], scores: dict[str, dict[int, float]], key: str) -> list[Hit]:
         hits = []
         for cid in ids:
             r = rows.get(cid)
             if r is None:  # removed meanwhile
                 continue
-            doc_id, _ord, start, end, title, text, source, date = r
             hits.append(
                 Hit(
-                    chunk_id=cid, doc_id=doc_id, title=title, text=text, start=start, end=end,
+                    chunk_id=cid, doc_id=r.doc_id, title=r.title, text=r.text, start=r.start, end=r.end,
                     score=scores[key].get(cid) or 0.0,
                     dense=scores["dense"].get(cid), lexical=scores["lexical"].get(cid),
                     fused=scores["fused"].get(cid), rerank=scores["rerank"].get(cid),
-                    sentence=scores["sentence"].get(cid), source=source, date=date,
+                    sentence=scores["sentence"].get(cid), source=r.source, date=r.date,
                 )
             )
         return hits
@@ -102,14 +102,9 @@ class Retriever:
 
     def stages(self, question: str, s: Settings, depth: int | None = None) -> dict[str, list[Hit]]:
         """Ranked hit lists of every stage: dense, lexical, fused, reranked."""
-        where, params = s.filters.sql()
         qvec = self.store.embedder.encode([question])[0]
-        dense_depth = s.dense_depth if s.filters.empty() else s.dense_depth * 10
-        dense = self.store.search_dense(qvec, dense_depth)
-        if where:
-            ok = self.store.filter_ids([i for i, _ in dense], where, params)
-            dense = [(i, sc) for i, sc in dense if i in ok][: s.dense_depth]
-        lexical = self.store.search_lexical(question, s.lexical_depth, where, params)
+        dense = self.store.search_dense(qvec, s.dense_depth, s.filters)  # filtered: the store searches 10x deeper
+        lexical = self.store.search_lexical(question, s.lexical_depth, s.filters)
         scores: dict[str, dict[int, float]] = {
             "dense": dict(dense), "lexical": dict(lexical), "fused": {}, "rerank": {}, "sentence": {},
         }
@@ -136,7 +131,7 @@ class Retriever:
             for c in cand:
                 if c not in rows:
                     continue
-                text = rows[c][4] + " " + rows[c][5]
+                text = rows[c].title + " " + rows[c].text
                 cos = float(vecs[c] @ qvec) if c in vecs else scores["dense"].get(c, 0.0)
                 scores["dense"].setdefault(c, cos)
                 rer[c] = (
@@ -151,7 +146,7 @@ class Retriever:
                 # +3.5 to +4.8 points on two disjoint samples). Only the top few are rescored,
                 # so they stay above the rest.
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
-                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c][5] for c in top}, s.rerank_terms)
+                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms)
                 for c, b in scores["sentence"].items():
                     rer[c] += s.rerank_sentence * b
             scores["rerank"] = rer

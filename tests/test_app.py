@@ -67,6 +67,11 @@ def test_chat_markdown_links_only_existing_sources_and_escapes():
     assert "<script>" not in md and "&lt;script&gt;" in md and r"\*bold\*" in md
 
 
+def test_chat_text_keeps_quotes_and_escapes_markup_once():
+    assert app.chat_markdown("The indexed articles don't say.") == "The indexed articles don't say."
+    assert app.md_text('O\'Brien said "yes" & <b>no</b>') == 'O\'Brien said "yes" &amp; &lt;b&gt;no&lt;/b&gt;'
+
+
 def test_only_the_newest_answer_links_to_the_cards():
     msgs = app.chat_messages([("q1", "old [1]"), ("q2", "new [1]")], last_sources=1)
     assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
@@ -102,7 +107,18 @@ def test_filters_and_questions_are_checked():
     with pytest.raises(app.gr.Error):
         app.check_question("   ")
     with pytest.raises(app.gr.Error):
-        app.check_question("x" * (app.MAX_QUESTION_CHARS + 1))
+        app.check_question("x" * (app.Settings().max_question_chars + 1))
+
+
+def test_page_limits_are_the_qa_limits():
+    """One place for the limits (qa.Settings): the page's messages are qa's, history is bounded the same way."""
+    s = app.Settings()
+    with pytest.raises(app.gr.Error, match=r"too long \(2,001 characters; the limit is 2,000\)"):
+        app.check_question("x" * (s.max_question_chars + 1))
+    with pytest.raises(app.gr.Error, match="Ask a question first"):
+        app.check_question(" \n ")
+    hist = app.parse_history(json.dumps([["q" * 200_000, "b"]] * 100))
+    assert len(hist) == s.max_history_turns and all(len(q) == s.max_history_chars for q, _ in hist)
 
 
 # ---- upload safety (real store, real embedder) ----------------------------------------------------
@@ -274,6 +290,23 @@ def test_api_follow_up_uses_history(client, first_answer):
 def test_api_declines_off_topic_question(client):
     r = client.predict("What is the boiling point of tungsten on Mars?", "", 3, api_name="/ask")
     assert r["declined"] and not r["citations"]
+
+
+@pytest.mark.slow
+def test_api_huge_history_is_bounded(client):
+    """The report's request, which held the server for over 7 minutes: answered or declined at once,
+    from a bounded retrieval question."""
+    q = "and how many votes?"
+    r = client.predict(q, '[["' + "a" * 200000 + '","b"]]', 5, api_name="/ask")
+    assert set(r) >= {"text", "declined", "standalone_question"}
+    assert r["standalone_question"].startswith(q) and len(r["standalone_question"]) <= len(q) + 450, len(r["standalone_question"])
+
+
+def test_api_too_long_question_gets_a_clear_message(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=r"The question is too long \(5,000 characters; the limit is 2,000\)"):
+        client.predict("x" * 5000, "", 3, api_name="/ask")
 
 
 def test_api_rejects_bad_input(client):

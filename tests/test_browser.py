@@ -167,3 +167,63 @@ def test_example_article_answer_citation_link_and_new_chat(page, tmp_path):
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chat .message').length === 0")
     assert "Sources of the answer appear here" in page.locator("#sources").inner_text()
+
+
+OBRIEN = (
+    "Tollbury names its footbridge\n\n"
+    "The new footbridge in Tollbury was named O'Brien's Crossing after the town's first doctor, Mary O'Brien. "
+    "It opened to walkers and cyclists on Friday.\n"
+)
+
+
+def test_apostrophes_read_normally_while_markup_stays_text(page, server):
+    """The chat shows an answer's apostrophe and the decline text as written (not &#x27;), and a
+    question holding <script> as text that never runs."""
+    from index import Document
+
+    server.store.add_documents([Document("upload/tollbury-footbridge.txt", "Tollbury names its footbridge", OBRIEN, source="upload")])
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chat .message').length === 0")
+    text = ask(page, "What was the new footbridge in Tollbury named?", turn=1)
+    assert "O'Brien's Crossing" in text, text
+    declined = ask(page, "Why did <script>window.__pwned=3</script> Mars's second moon melt?", turn=2)
+    assert declined.strip() == "The indexed articles don't say.", declined
+    chat = page.locator("#chat").inner_text()
+    assert "&#x27;" not in chat and "&#39;" not in chat and "&amp;" not in chat and "&lt;" not in chat, chat
+    assert "<script>window.__pwned=3</script> Mars's second moon" in page.locator("#chat .message.user").last.inner_text()
+    assert page.locator("#chat script").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    server.store.remove("upload/tollbury-footbridge.txt")
+
+
+def test_a_second_asker_sees_a_queue_position_not_a_silent_wait(page, server):
+    """While other questions are being answered, the page shows where this one waits ("queue: 2/2")."""
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    client = Client(server.url, verbose=False)
+    jobs = [client.submit(q, "", 3, api_name="/ask") for q in (
+        "Why did the Home Office fail to follow up the Rotherham reports?",
+        "What has the Home Office introduced since 2014 for allegations of child abuse?",
+    )]
+    for _ in range(300):  # until the first one is being answered
+        if any(j.status().code == Status.PROCESSING for j in jobs):
+            break
+        page.wait_for_timeout(50)
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chat .message').length === 0")
+    page.fill("#question textarea", "Which Home Secretary made a written statement to the Commons?")
+    page.click("#ask")
+    page.wait_for_function("/queue: \\d+\\/\\d+/.test(document.body.innerText)", timeout=15_000)
+    page.wait_for_selector('#sources .src-list[data-turn="1"]', timeout=120_000)  # and then it is answered
+    assert "Javid" in page.locator("#chat .message.bot").last.inner_text()
+    for j in jobs:
+        assert set(j.result(timeout=120)) >= {"text", "declined"}
+
+
+def test_a_too_long_question_gets_a_clear_message(page):
+    page.get_by_role("tab", name="Chat").click()
+    page.fill("#question textarea", "Why " + "x" * 2500)
+    page.click("#ask")
+    page.wait_for_function("document.body.innerText.includes('The question is too long (2,504 characters; the limit is 2,000)')",
+                           timeout=15_000)

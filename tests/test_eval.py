@@ -11,6 +11,7 @@ import pytest
 from eval import metrics as M
 from eval.data import Question, load_questions, select, squad_documents
 from qa.records import Trace
+from qa.text import DECLINE_TEXT
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -399,7 +400,7 @@ class FakeStore:
         return {"documents": 3, "chunks": 3, "embedder": "fake-embedder"}
 
 
-DECLINED = FakeAnswer("The indexed articles don't say.", declined=True)
+DECLINED = FakeAnswer(DECLINE_TEXT, declined=True)
 
 
 class FakeQA:

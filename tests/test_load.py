@@ -29,13 +29,9 @@ QUESTIONS = [
 
 
 def _consistency(store) -> dict:
-    with store._lock:
-        sql_ids = {r[0] for r in store.conn.execute("SELECT id FROM chunks")}
-        per_doc = store.conn.execute("SELECT COALESCE(SUM(n_chunks), 0) FROM documents").fetchone()[0]
-        orphans = store.conn.execute("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)").fetchone()[0]
-        faiss_ids = set(store.vectors.ids().tolist())
-        ntotal = store.vectors.ntotal
-    return dict(sql=len(sql_ids), per_doc=per_doc, orphans=orphans, ntotal=ntotal, same_ids=sql_ids == faiss_ids)
+    c = store.integrity()  # one consistent read under the store's lock
+    return dict(sql=c["chunks"], per_doc=c["chunks_listed"], orphans=c["orphan_chunks"], ntotal=c["vectors"],
+                same_ids=c["vectors_match"], fts=c["fts_intact"])
 
 
 def test_concurrent_chats_while_indexing(tmp_path):
@@ -123,17 +119,16 @@ def test_concurrent_chats_while_indexing(tmp_path):
 
     # the index is consistent: in memory, and the FAISS file on disk matches SQLite
     c = _consistency(store)
-    assert c["same_ids"] and c["ntotal"] == c["sql"] == c["per_doc"] and c["orphans"] == 0, c
+    assert c["same_ids"] and c["fts"] and c["ntotal"] == c["sql"] == c["per_doc"] and c["orphans"] == 0, c
     assert store.stats()["documents"] >= 1 + len(files)
     vec_files = sorted(store.path.glob("vectors-*.faiss"))
     assert [f.name for f in vec_files] == [f"vectors-{store.generation}.faiss"]
     on_disk = VectorIndex.load(vec_files[0], store.vectors.dim, store.vector_kind)
-    with store._lock:
-        assert set(on_disk.ids().tolist()) == {r[0] for r in store.conn.execute("SELECT id FROM chunks")}
+    assert set(on_disk.ids().tolist()) == set(store.chunk_ids())
 
     # clean up through the same path the page's Remove button takes; still consistent
     for p in files:
         assert store.remove(f"upload/{p.name}") > 0
     c = _consistency(store)
-    assert c["same_ids"] and c["ntotal"] == c["sql"] == c["per_doc"] and c["orphans"] == 0, c
+    assert c["same_ids"] and c["fts"] and c["ntotal"] == c["sql"] == c["per_doc"] and c["orphans"] == 0, c
     print(f"{N_CHATS} chats ({answered} answered, {declined} declined) with {len(index_spans)} index batches in {elapsed:.1f} s")

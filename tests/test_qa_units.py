@@ -333,3 +333,12 @@ def test_a_currency_sign_the_answer_leaves_out_still_supports_it(qa):
     hit = Hit(chunk_id=9, doc_id="d", title="t", text="Chelsea paid £4.6m for Desailly in 1998.", start=0, end=41, score=1.0)
     support = find_support("4.6m", [Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
     assert support.score == 1.0 and support.span == "£4.6m"
+
+
+def test_follow_up_rewrite_reads_a_bounded_slice_of_the_previous_turn():
+    huge = "a" * 200_000
+    for hist in ([(huge, "b")], [("q", huge)], [(huge, huge + " [1]")]):
+        q = standalone_question("and how many votes?", hist)
+        assert q.startswith("and how many votes? (") and len(q) <= len("and how many votes?") + 2 * 200 + 4, len(q)
+    q = standalone_question("Where does he want to win?", [("Which coach does James McIlroy credit? " + huge, "Tony Lester [1]")])
+    assert "McIlroy" in q and q.endswith(" Tony Lester)") and len(q) <= len("Where does he want to win?") + 2 * 200 + 4

@@ -17,7 +17,7 @@ import pytest
 
 from index import CorruptIndex, IndexError_, IndexStore
 from index.__main__ import main as cli_main
-from index.records import Document
+from index.records import ChunkRecord, Document, Filters, RemoveReport
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
@@ -37,22 +37,14 @@ def write_articles(folder: Path, articles: dict[str, str]) -> Path:
 
 
 def consistency(store: IndexStore) -> dict:
-    """Check SQLite, FTS and FAISS agree; return counts."""
-    conn = store.conn
-    chunk_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
-    assert set(store.vectors.ids().tolist()) == chunk_ids
-    assert store.vectors.ntotal == len(chunk_ids)
-    fts = conn.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
-    assert fts == len(chunk_ids)
-    dup = conn.execute("SELECT doc_id, ord, COUNT(*) FROM chunks GROUP BY doc_id, ord HAVING COUNT(*) > 1").fetchall()
-    assert dup == []
-    bad = conn.execute(
-        "SELECT d.doc_id FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id HAVING COUNT(c.id) != d.n_chunks"
-    ).fetchall()
-    assert bad == [], "a document row whose chunks are partly missing"
-    orphans = conn.execute("SELECT COUNT(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL").fetchone()[0]
-    assert orphans == 0
-    return {"documents": conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0], "chunks": len(chunk_ids)}
+    """Check SQLite, FTS and FAISS agree (the store's own integrity report); return counts."""
+    c = store.integrity()
+    assert c["vectors_match"] and c["vectors"] == c["chunks"] == len(store.chunk_ids())
+    assert c["fts_intact"], "the full-text index disagrees with the chunks"
+    assert c["duplicate_ords"] == 0
+    assert c["partial_documents"] == 0, "a document row whose chunks are partly missing"
+    assert c["orphan_chunks"] == 0 and c["chunks_listed"] == c["chunks"]
+    return {"documents": c["documents"], "chunks": c["chunks"]}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +53,8 @@ def built_index(tmp_path_factory, embedder) -> Path:
     path = tmp_path_factory.mktemp("built") / "idx"
     store = IndexStore(path, embedder=embedder)
     store.add_documents([Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()])
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
+    store.close()  # the last connection closing checkpoints the WAL into meta.sqlite
+    assert not (path / "meta.sqlite-wal").exists()
     return path
 
 
@@ -79,7 +71,7 @@ def top_dense(store: IndexStore, text: str, k: int = 3):
 
 def doc_of(store: IndexStore, hits) -> list[str]:
     rows = store.chunks([i for i, _ in hits])
-    return [rows[i][0] for i, _ in hits]
+    return [rows[i].doc_id for i, _ in hits]
 
 
 # ---- add / unchanged / replace / remove ---------------------------------------------------------
@@ -101,7 +93,7 @@ def test_add_unchanged_replace_remove(tmp_path, embedder):
     assert store.generation == gen and consistency(store) == counts
 
     # changed file: its chunks are replaced, old text unretrievable (dense, lexical, SQLite)
-    old_ids = {r[0] for r in store.conn.execute("SELECT id FROM chunks WHERE doc_id='zoo.txt'")}
+    old_ids = set(store.chunk_ids("zoo.txt"))
     (folder / "zoo.txt").write_text(ARTICLES["zoo.txt"].replace("zebra", "giraffe"), encoding="utf-8")
     rep = store.add_paths([folder])
     assert rep.replaced == ["zoo.txt"] and sorted(rep.unchanged) == ["cup.txt", "rates.txt"]
@@ -109,7 +101,7 @@ def test_add_unchanged_replace_remove(tmp_path, embedder):
     assert store.search_lexical("zebra", 5) == []
     assert doc_of(store, store.search_lexical("giraffe", 5)) == ["zoo.txt"]
     assert "zebra" not in store.document("zoo.txt").text
-    new_ids = {r[0] for r in store.conn.execute("SELECT id FROM chunks WHERE doc_id='zoo.txt'")}
+    new_ids = set(store.chunk_ids("zoo.txt"))
     assert not (old_ids & set(store.vectors.ids().tolist()))
     assert old_ids.isdisjoint(new_ids)  # chunk ids are never reused
     assert store.chunks(sorted(old_ids)) == {}
@@ -160,8 +152,10 @@ def test_repeated_text_reuses_vectors(tmp_path, embedder, monkeypatch):
     n = rep.chunks // 2
     assert sorted(rep.added) == ["a.txt", "wire-copy.txt"] and n >= 3
     assert len(counting.texts) == n  # the copy's chunks came from the first one's vectors
-    rows = store.conn.execute("SELECT doc_id, ord, vector FROM chunks ORDER BY doc_id, ord").fetchall()
-    assert [r[2] for r in rows[:n]] == [r[2] for r in rows[n:]]
+    vecs = store.vectors_of(store.chunk_ids())
+    first, copy = store.chunk_ids("a.txt"), store.chunk_ids("wire-copy.txt")
+    assert len(first) == len(copy) == n
+    assert all(np.array_equal(vecs[a], vecs[b]) for a, b in zip(first, copy))
     # the reused vectors are the model's own: each chunk still finds itself
     first = store.chunker.chunk(store.document("a.txt"))[0]
     assert top_dense(store, store.chunker.embed_text(first), 2)[0][1] > 0.99
@@ -176,8 +170,8 @@ def test_repeated_text_reuses_vectors(tmp_path, embedder, monkeypatch):
     assert rep.replaced == ["a.txt"] and rep.unchanged == ["wire-copy.txt"]
     assert len(counting.texts) == 1 and "274 million" in counting.texts[0]
     fresh = embedder.encode(counting.texts)[0]
-    stored = store.conn.execute("SELECT vector FROM chunks WHERE doc_id='a.txt' ORDER BY ord DESC LIMIT 1").fetchone()[0]
-    assert np.allclose(np.frombuffer(stored, dtype=np.float32), fresh, atol=1e-6)
+    last = store.chunk_ids("a.txt")[-1]
+    assert np.allclose(store.vectors_of([last])[last], fresh, atol=1e-6)
     consistency(store)
     # the index remembers how it was embedded, and queries use the same backend
     assert store._meta("embed_backend") == embedder.backend
@@ -459,4 +453,171 @@ def test_open_rules(tmp_path, built_index, embedder):
         IndexStore(built_index, embedder="some/other-model")
     store = IndexStore(built_index, create=False)  # no embedder given: the stored one
     assert store.embedder_name == "minilm" and store.stats()["documents"] == len(ARTICLES)
+    store.close()
+
+
+# ---- the public contract: typed chunk records, filters as data, feed removal, integrity ----------
+
+FILTERED = [  # every text mentions the council, so one lexical query reaches them all
+    Document("bbc/tech/1.txt", "Chip plant opens", "Chip plant opens\n\nThe council approved a chip plant. It opens in spring.", source="tech", date="2005-03-31"),
+    Document("bbc/sport/2.txt", "Madrid: 100 days to go", "Madrid: 100 days to go\n\nThe council in Madrid readied the stadium.", source="sport", date="2005-02-01"),
+    Document("bbc/business/3.txt", "Bank cuts 100% of bonuses", "Bank cuts 100% of bonuses\n\nThe council fined the bank.", source="business", date="2005-02-10T09:30"),
+    Document("x_y/4.txt", "Weather warning", "Weather warning\n\nThe council warned of storms.", source=""),
+    Document("xay/5.txt", "Harbour dredged", "Harbour dredged\n\nThe council dredged the harbour.", source=""),
+]
+
+
+@pytest.fixture(scope="module")
+def filtered_store(tmp_path_factory, embedder):
+    store = IndexStore(tmp_path_factory.mktemp("filtered") / "idx", embedder=embedder)
+    store.add_documents(FILTERED)
+    yield store
+    store.close()
+
+
+def docs_passing(store: IndexStore, filters) -> dict[str, set[str]]:
+    """The documents each filtered read returns: lexical search, dense search, filter_ids."""
+    lex = store.search_lexical("council", 20, filters)
+    dense = store.search_dense(store.embedder.encode(["the council"])[0], 20, filters)
+    every = store.chunk_ids()
+    ok = store.filter_ids(every, filters)
+    rows = store.chunks(every)
+    return {
+        "lexical": {rows[i].doc_id for i, _ in lex},
+        "dense": {rows[i].doc_id for i, _ in dense},
+        "filter_ids": {rows[i].doc_id for i in ok},
+    }
+
+
+ALL_FILTERED = {d.doc_id for d in FILTERED}
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        (None, ALL_FILTERED),
+        (Filters(), ALL_FILTERED),
+        (Filters(source="tech"), {"bbc/tech/1.txt"}),  # the stored source
+        (Filters(source="bbc/sport/"), {"bbc/sport/2.txt"}),  # a folder prefix of the id
+        (Filters(source="bbc"), {"bbc/tech/1.txt", "bbc/sport/2.txt", "bbc/business/3.txt"}),
+        (Filters(source="x_y"), {"x_y/4.txt"}),  # '_' is a character, not a LIKE wildcard ("xay/" stays out)
+        (Filters(title="madrid"), {"bbc/sport/2.txt"}),  # case-insensitive
+        (Filters(title="bank bonuses"), {"bbc/business/3.txt"}),  # every word must be in the title
+        (Filters(title="bank madrid"), set()),
+        (Filters(title="100%"), {"bbc/business/3.txt"}),  # '%' is a character: "100 days" does not match
+        (Filters(date_from="2005-02-10"), {"bbc/tech/1.txt", "bbc/business/3.txt"}),  # undated documents never pass
+        (Filters(date_from="2005-03"), {"bbc/tech/1.txt"}),
+        (Filters(date_to="2005-02-10"), {"bbc/sport/2.txt", "bbc/business/3.txt"}),  # the whole day, time stamps included
+        (Filters(date_to="2005-02"), {"bbc/sport/2.txt", "bbc/business/3.txt"}),  # the whole month
+        (Filters(date_to="2005"), {"bbc/tech/1.txt", "bbc/sport/2.txt", "bbc/business/3.txt"}),
+        (Filters(date_from="2005-02-05", date_to="2005-03-01"), {"bbc/business/3.txt"}),
+        (Filters(source="bbc", title="madrid", date_to="2005-02"), {"bbc/sport/2.txt"}),  # conditions combine
+        (Filters(source="bbc", title="madrid", date_from="2005-03"), set()),
+    ],
+)
+def test_filters_are_data_the_store_queries(filtered_store, filters, expected):
+    got = docs_passing(filtered_store, filters)
+    assert got == {"lexical": expected, "dense": expected, "filter_ids": expected}
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        (Filters(date_from="31/03/2005"), "date_from must be an ISO date yyyy-mm-dd"),
+        (Filters(date_to="2005-13-01"), "date_to must be an ISO date yyyy-mm-dd"),  # no month 13
+        (Filters(date_from="2005-02-30"), "date_from must be an ISO date"),  # no 30 February
+        (Filters(date_to="March 2005"), "date_to must be an ISO date"),
+        (Filters(date_from="2005-03-02", date_to="2005-03-01"), "date_from 2005-03-02 is after date_to 2005-03-01"),
+        (Filters(source=5), "filter source must be text"),
+    ],
+)
+def test_bad_filter_values_are_clear_errors_before_any_search(filtered_store, filters, message):
+    vec = filtered_store.embedder.encode(["the council"])[0]
+    for search in (
+        lambda: filtered_store.search_lexical("council", 5, filters),
+        lambda: filtered_store.search_lexical("", 5, filters),  # even with nothing to search for
+        lambda: filtered_store.search_dense(vec, 5, filters),
+        lambda: filtered_store.filter_ids(filtered_store.chunk_ids(), filters),
+    ):
+        with pytest.raises(ValueError, match=message):
+            search()
+    with pytest.raises(ValueError, match="filters must be index.records.Filters"):
+        filtered_store.search_lexical("council", 5, {"source": "tech"})
+
+
+def test_filtered_dense_search_looks_deeper_but_returns_at_most_k(filtered_store):
+    vec = filtered_store.embedder.encode(["a chip plant opens"])[0]
+    # without filters the nearest chunk is the chip plant; a filter that excludes it still fills k from deeper
+    assert filtered_store.chunks([filtered_store.search_dense(vec, 1)[0][0]]).popitem()[1].doc_id == "bbc/tech/1.txt"
+    hits = filtered_store.search_dense(vec, 2, Filters(source="bbc/sport"))
+    assert len(hits) == 1 and filtered_store.chunks([hits[0][0]])[hits[0][0]].doc_id == "bbc/sport/2.txt"
+    assert filtered_store.search_dense(vec, 1, Filters(title="no such words")) == []
+    assert len(filtered_store.search_dense(vec, 3, Filters(source="bbc"))) == 3
+
+
+def test_chunk_records_are_typed_and_point_into_their_document(filtered_store):
+    doc = FILTERED[2]
+    ids = filtered_store.chunk_ids(doc.doc_id)
+    assert ids and ids == sorted(ids)
+    rows = filtered_store.chunks(ids + [10**9])  # an id that is not stored is simply absent
+    assert sorted(rows) == ids
+    for n, cid in enumerate(ids):
+        r = rows[cid]
+        assert isinstance(r, ChunkRecord) and r.chunk_id == cid
+        assert (r.doc_id, r.ord, r.title, r.source, r.date) == (doc.doc_id, n, doc.title, "business", "2005-02-10T09:30")
+        assert r.text == doc.text[r.start : r.end] and r.end > r.start
+    undated = filtered_store.chunks(filtered_store.chunk_ids("x_y/4.txt"))
+    assert {(r.source, r.date) for r in undated.values()} == {("", "")}
+    assert filtered_store.chunks([]) == {} and filtered_store.chunk_ids("nobody.txt") == []
+    assert set(filtered_store.chunk_ids()) == set().union(*(filtered_store.chunk_ids(d.doc_id) for d in FILTERED))
+
+
+def test_remove_feed_removes_every_record_of_one_jsonl_file(tmp_path, embedder):
+    feed = [
+        Document("news/feed.jsonl#f1", "Ferry strike", "Ferry strike\n\nFerry crews walked out at dawn."),
+        Document("news/feed.jsonl:2", "Fog", "Fog\n\nThick fog delayed the ferries."),
+        Document("news/feed.jsonl#f3", "Pier", "Pier\n\nThe old pier reopened after repairs."),
+    ]
+    others = [
+        Document("news/feed.jsonl2#x", "Lighthouse", "Lighthouse\n\nThe lighthouse keeper retired."),  # another file
+        Document("news/feed.txt", "Harbour", "Harbour\n\nThe harbour master counted boats."),
+        Document("a_b.jsonl#1", "Canal", "Canal\n\nThe canal froze overnight."),
+        Document("axb.jsonl#1", "Bridge", "Bridge\n\nThe bridge was repainted."),
+    ]
+    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store.add_documents(feed + others)
+    feed_chunks = sum(len(store.chunk_ids(d.doc_id)) for d in feed)
+    gen = store.generation
+
+    rep = store.remove_feed("news/feed.jsonl")
+    assert rep == RemoveReport(documents=sorted(d.doc_id for d in feed), chunks=feed_chunks)
+    assert store.generation == gen + 1  # one transaction for the whole feed
+    assert sorted(d["doc_id"] for d in store.documents()) == sorted(d.doc_id for d in others)
+    assert store.search_lexical("ferry ferries pier", 10) == []
+    assert consistency(store) == {"documents": len(others), "chunks": len(store.chunk_ids())}
+
+    assert store.remove_feed("news/feed.jsonl") == RemoveReport()  # nothing left of it
+    assert store.remove_feed("news/feed") == RemoveReport()  # a prefix of a name is not a feed
+    assert store.remove_feed("") == RemoveReport()
+    assert store.generation == gen + 1  # nothing written
+    assert store.remove_feed("a_b.jsonl").documents == ["a_b.jsonl#1"]  # '_' is literal: axb.jsonl stays
+    assert [d["doc_id"] for d in store.documents()] == ["axb.jsonl#1", "news/feed.jsonl2#x", "news/feed.txt"]
+    store.close()
+    # the removal reached the vector file on disk too
+    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    assert consistency(store)["documents"] == 3
+    store.close()
+
+
+def test_integrity_reports_a_full_text_index_out_of_step(index_copy, embedder):
+    store = IndexStore(index_copy, embedder=embedder)
+    assert store.integrity()["fts_intact"]
+    cid = store.chunk_ids("zoo.txt")[0]
+    r = store.chunks([cid])[cid]
+    conn = sqlite3.connect(index_copy / "meta.sqlite")  # damage from outside: one chunk dropped from the full-text index only
+    with conn:
+        conn.execute("INSERT INTO chunks_fts(chunks_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)", (cid, r.title, r.text))
+    conn.close()
+    c = store.integrity()
+    assert not c["fts_intact"] and c["vectors_match"] and c["orphan_chunks"] == 0
     store.close()

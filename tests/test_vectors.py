@@ -195,13 +195,13 @@ def test_store_reconciles_every_kind(kind, tmp_path, monkeypatch):
     assert s.vectors.impl == kind and s.vectors.ntotal == n
     q = s.embedder.encode(["A new semiconductor plant will make memory chips for phones."])[0]
     hits = s.search_dense(q, n)
-    owner = {i: s.chunks([i])[i][0] for i, _ in hits}
+    owner = {i: s.chunks([i])[i].doc_id for i, _ in hits}
     assert owner[hits[0][0]] == "d3"
     best_other = max(score for i, score in hits if owner[i] != "d3")
     assert hits[0][1] - best_other > 0.1  # a clear margin, not a near-tie the test would depend on
     stale = sorted(tmp_path.glob("vectors-*.faiss"))[-1].read_bytes()
     s.remove("d3")
-    assert all(s.chunks([i])[i][0] != "d3" for i, _ in s.search_dense(q, 5))
+    assert all(s.chunks([i])[i].doc_id != "d3" for i, _ in s.search_dense(q, 5))
     s.close()
     # put back the pre-removal file as if the process died before writing the new one
     for f in tmp_path.glob("vectors-*.faiss"):
@@ -209,8 +209,8 @@ def test_store_reconciles_every_kind(kind, tmp_path, monkeypatch):
     (tmp_path / "vectors-1.faiss").write_bytes(stale)
     s2 = IndexStore(tmp_path, vector_kind=kind)
     assert s2.vectors.impl == kind
-    assert set(s2.vectors.ids().tolist()) == {r[0] for r in s2.conn.execute("SELECT id FROM chunks")}
-    assert all(s2.chunks([i])[i][0] != "d3" for i, _ in s2.search_dense(q, 5))
+    assert set(s2.vectors.ids().tolist()) == set(s2.chunk_ids())
+    assert all(s2.chunks([i])[i].doc_id != "d3" for i, _ in s2.search_dense(q, 5))
     s2.close()
 
 
