@@ -45,6 +45,10 @@ def main(argv=None) -> int:
                    help="FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'hnsw', or 'auto' (exact, IVF past 200k chunks)")
     a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
     a.add_argument("--quiet", action="store_true")
+    a.add_argument("--ray", nargs="?", const="", default=None, metavar="auto|ADDRESS",
+                   help="load, chunk and embed on a Ray cluster (pip install '.[ray]'); this process stays the only writer. "
+                        "Bare: the cluster RAY_ADDRESS or `ray start` names, else a new local one; 'auto': the running cluster "
+                        "only; or its ADDRESS (host:port, ray://...). Put it after the paths, or write --ray=ADDRESS")
     sub.add_parser("list", help="list indexed documents")
     r = sub.add_parser("remove", help="remove a document (or every record of a JSONL file)")
     r.add_argument("doc_id")
@@ -59,7 +63,12 @@ def main(argv=None) -> int:
             store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens, vector_kind=args.vector_index)
             # one line per skipped file, whatever its name (control characters are escaped)
             skip = lambda e: sys.stderr.write(f"\nskipped {printable(e.path)}: {printable(e.reason)}\n")
-            rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
+            if args.ray is not None:  # Ray is imported on this path only
+                from .distributed import add_paths_ray
+
+                rep = add_paths_ray(store, args.paths, address=args.ray or None, progress=None if args.quiet else _progress_bar(), on_skip=skip)
+            else:
+                rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
             sys.stderr.write("\n")
             print(
                 f"added {len(rep.added)}, replaced {len(rep.replaced)}, unchanged {len(rep.unchanged)}, "
@@ -79,12 +88,11 @@ def main(argv=None) -> int:
                 print(f"removed {args.doc_id} ({n} chunks)")
                 return 0
             # a JSONL file holds many documents ('feed.jsonl#id' / 'feed.jsonl:line'): remove them all
-            inside = [d["doc_id"] for d in store.documents() if d["doc_id"].startswith((args.doc_id + "#", args.doc_id + ":"))]
-            if not inside:
+            feed = store.remove_feed(args.doc_id)
+            if not feed.documents:
                 print(f"no document '{args.doc_id}' in {store.path}", file=sys.stderr)
                 return 1
-            n = sum(store.remove(d) for d in inside)
-            print(f"removed {len(inside)} documents from {args.doc_id} ({n} chunks)")
+            print(f"removed {len(feed.documents)} documents from {args.doc_id} ({feed.chunks} chunks)")
         elif args.cmd == "stats":
             print(json.dumps(store.stats(), indent=2))
         return 0

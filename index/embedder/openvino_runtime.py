@@ -51,7 +51,12 @@ class OpenVINOInt8Runtime(Runtime):
         import openvino as ov
 
         core = ov.Core()
-        self.compiled = core.compile_model(str(f), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads)})
+        cfg = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads)}
+        if int(threads) < (os.cpu_count() or 1):
+            # a process given part of the cores (a Ray embedding actor, $QA_EMBED_THREADS): OpenVINO
+            # would pin its threads to the first cores, the same ones in every such process
+            cfg["ENABLE_CPU_PINNING"] = False
+        self.compiled = core.compile_model(str(f), "CPU", cfg)
         self.request = self.compiled.create_infer_request()
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -8,12 +8,14 @@ import numpy as np
 
 
 def set_threads() -> int:
-    """Use every core for intra-op parallelism (torch defaults to physical cores; make it explicit)."""
-    n = os.cpu_count() or 1
+    """Use every core for intra-op parallelism (torch defaults to physical cores; make it explicit),
+    or $QA_EMBED_THREADS of them (a Ray embedding actor is given the CPUs it reserved)."""
+    want = os.environ.get("QA_EMBED_THREADS", "").strip()
+    n = max(1, int(want)) if want.isdigit() else (os.cpu_count() or 1)
     try:
         import torch
 
-        if torch.get_num_threads() < n:
+        if torch.get_num_threads() < n or want.isdigit():
             torch.set_num_threads(n)
     except Exception:  # pragma: no cover - torch missing / already initialised
         pass
