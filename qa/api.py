@@ -14,14 +14,14 @@ from typing import Iterator
 from index import IndexStore, default_index_dir, open_index
 
 from .answerable import repeats_the_question
-from .citations import find_support, ground_sentences, make_citation
+from .citations import best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
 from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
 from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import Retriever
+from .retriever import Retriever, term_coverage
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT
 from .validate import check_input
@@ -68,6 +68,17 @@ class QA:
             yield from self._read(turn, gen)
             self._ground(turn, gen)
             decline = first_decline(VERIFY, turn)
+        if decline and decline.rule in s.reread_after and turn.passages and len(turn.hits) > 1:
+            # the best chunk did not hold a grounded answer: read the next one, once
+            turn.trace.first_decline = decline.rule
+            turn.hits = turn.hits[1:] + turn.hits[:1]
+            self._evidence(turn, gen)
+            decline = first_decline(GATE, turn)
+            if decline is None:
+                yield "\n"
+                yield from self._read(turn, gen)
+                self._ground(turn, gen)
+                decline = first_decline(VERIFY, turn)
         turn.trace.seconds["total"] = round(time.time() - t0, 3)
         yield self._declined(turn, decline) if decline else self._answer(turn)
 
@@ -123,6 +134,11 @@ class QA:
             turn.supports, turn.trace.dropped = ground_sentences(
                 turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
             )
+            if turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
+                turn.supports += best_sentences(
+                    turn.standalone, turn.passages, self.store.embedder.encode, s.rerank_terms,
+                    s.explain_sentences - len(turn.supports), exclude=[x.sentence for x in turn.supports],
+                )
             turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
             return
         support = find_support(turn.raw, turn.passages)
@@ -135,6 +151,8 @@ class QA:
             support = find_support(turn.raw, turn.passages)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
+        if support:
+            turn.trace.coverage = round(term_coverage(turn.standalone, support.sentence.text), 4)
 
     # ---- the answer ------------------------------------------------------------------------
     def _declined(self, turn: Turn, decline: Decline) -> Answer:

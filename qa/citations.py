@@ -10,6 +10,7 @@ from index.lexical import STOPWORDS
 
 from .evidence import Passage, Sentence
 from .records import Citation
+from .retriever import sentence_scores
 from .text import strip_markers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
@@ -191,3 +192,23 @@ def ground_sentences(
         elif all(g.sentence is not best.sentence for g in grounded) and len(grounded) < limit:
             grounded.append(best)
     return grounded, dropped
+
+
+def best_sentences(
+    question: str, passages: list[Passage], encode, term_weight: float, n: int, exclude: list | None = None
+) -> list[Support]:
+    """The n evidence sentences that best answer the question by their own words (cosine to the
+    question + term_weight x question-term coverage, as the reranker scores a sentence), leaving
+    out those in `exclude` and those that only restate the question (no content word of their own)."""
+    asked = _content(support_tokens(question))
+    cands = [
+        (p, x) for p in passages for x in p.sentences
+        if all(x is not e for e in (exclude or []))
+        and any(not any(same_word(w, q) for q in asked) for w in _content(support_tokens(x.text)))
+    ]
+    if not cands or n <= 0:
+        return []
+    qvec = encode([question])[0]
+    scores = sentence_scores(question, qvec, [x.text for _, x in cands], encode, term_weight)
+    best = sorted(range(len(cands)), key=lambda i: -scores[i])[:n]
+    return [Support(span=" ".join(cands[i][1].text.split()), sentence=cands[i][1], passage=cands[i][0], score=float(scores[i])) for i in best]

@@ -25,6 +25,7 @@ class Settings:
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
+    sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)
     generator: str = os.environ.get("QA_GENERATOR", DEFAULT_GENERATOR)  # the local reader (qa.generators)
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
@@ -37,9 +38,10 @@ class Settings:
     min_support: float = 0.3  # decline below this match (token F1) of the answer to its best evidence span
     check_negation: bool = True  # decline a negated question whose supporting sentence is not negated
     check_names: bool = True  # decline when the evidence never mentions a name or number of the question
-    min_confidence: float = -99.0  # decline below this mean log-probability of the answer tokens
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
+    reread_after: tuple[str, ...] = ()  # decline rules after which the next chunk is read, once
+    explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
     max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room

@@ -31,7 +31,11 @@ _EXPLAIN = re.compile(
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:say|said|think|thought|claim|claimed|argue|argued"
-    r"|warn|warned|tell|told|describe|described|explain|explained|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared)\b"
+    r"|warn|warned|tell|told|describe|described|explain|explained|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared"
+    r"|suspect|suspected|reckon|reckoned|feel|felt|insist|insisted|admit|admitted|suggest|suggested)\b"
+    r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked)\b"
+    r"|what\s+(?:is|was|are|were|has|have|had)\b.{0,80}?\b(?:accused|charged|suspected)\s+of\b"
+    r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"
     r"|what\s+(?:was|were|is|are)\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
     r"|what\s+(?:reasons?|explanation)\b"
     r")",

@@ -146,6 +146,7 @@ class Retriever:
                 # +3.5 to +4.8 points on two disjoint samples). Only the top few are rescored,
                 # so they stay above the rest.
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
+                top += [c for c in out["dense"][: s.sentence_dense] if c in rer and c not in top]
                 scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms)
                 for c, b in scores["sentence"].items():
                     rer[c] += s.rerank_sentence * b

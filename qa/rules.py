@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .answerable import missing_names, negation_unsupported, span_lost_the_answer
+from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
 from .citations import Support
 from .config import Settings
 from .evidence import Passage
@@ -106,6 +106,18 @@ class LostAnswer(Rule):
         return None
 
 
+class RepeatsQuestion(Rule):
+    """An answer that only repeats the question ("foreign banks" for "Which foreign banks ...?"),
+    even after the reader was asked once more without it, says nothing: the passage does not answer."""
+
+    name = "repeats"
+
+    def reason(self, turn):
+        if turn.trace.kind == "factoid" and repeats_the_question(turn.standalone, turn.supports[0].span):
+            return "the answer only repeats the question"
+        return None
+
+
 class NegatedQuestion(Rule):
     name = "negation"
 
@@ -115,18 +127,8 @@ class NegatedQuestion(Rule):
         return None
 
 
-class LowConfidence(Rule):
-    name = "confidence"
-
-    def reason(self, turn):
-        c = turn.trace.confidence
-        if c is not None and c < turn.settings.min_confidence:
-            return "model not confident"
-        return None
-
-
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
-VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), NegatedQuestion(), LowConfidence()]
+VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion()]
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,12 @@ def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(quest
     ("How much did the plant cost?", "factoid"),
     ("Who is the bank's chief executive?", "factoid"),
     ("What did the bank cut?", "factoid"),  # what did X do: a span, not a saying
+    ("What made the manager change his mind?", "explain"),  # a cause
+    ("What sent oil prices to a record high?", "explain"),
+    ("What is the billionaire accused of doing?", "explain"),
+    ("What does the coach suspect is behind the slump?", "explain"),
+    ("What made up most of the bank's sales?", "factoid"),  # a part, not a cause
+    ("Which company made the phone?", "factoid"),
 ])
 def test_question_kind(question, kind):
     from qa.prompt import question_kind
@@ -342,3 +348,50 @@ def test_follow_up_rewrite_reads_a_bounded_slice_of_the_previous_turn():
         assert q.startswith("and how many votes? (") and len(q) <= len("and how many votes?") + 2 * 200 + 4, len(q)
     q = standalone_question("Where does he want to win?", [("Which coach does James McIlroy credit? " + huge, "Tony Lester [1]")])
     assert "McIlroy" in q and q.endswith(" Tony Lester)") and len(q) <= len("Where does he want to win?") + 2 * 200 + 4
+
+
+def test_an_answer_that_only_repeats_the_question_is_declined():
+    from qa import Settings
+    from qa.citations import Support
+    from qa.rules import VERIFY, Turn, first_decline
+
+    text = "Foreign banks want Rosneft to repay $540m it owes them."
+    hit = Hit(chunk_id=1, doc_id="d", title="Rosneft", text=text, start=0, end=len(text), score=2.0, rerank=2.0)
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    q = "Which foreign banks are demanding that Rosneft repay $540m?"
+    turn = Turn(question=q, standalone=q, settings=Settings(), articles=lambda passages: text, hits=[hit], passages=[passage])
+    turn.raw = "Foreign banks"
+    turn.supports = [Support(span="Foreign banks", sentence=passage.sentences[0], passage=passage, score=1.0)]
+    d = first_decline(VERIFY, turn)
+    assert d is not None and d.rule == "repeats" and d.reason == "the answer only repeats the question"
+    turn.raw = "$540m"  # an answer with a word of its own goes through
+    turn.supports = [Support(span="$540m", sentence=passage.sentences[0], passage=passage, score=1.0)]
+    turn.question = turn.standalone = "How much do foreign banks want Rosneft to repay?"
+    assert first_decline(VERIFY, turn) is None
+
+
+def test_the_dense_stages_best_chunk_is_rescored_by_its_best_sentence(qa):
+    """A chunk only the dense stage ranks first still gets its best sentence's score."""
+    q = "Which firm's boss said the job losses hurt?"
+    st = qa.retrieve_stages(q, sentence_depth=1, sentence_dense=0)
+    top_dense = st["dense"][0].chunk_id
+    rescored = {h.chunk_id for h in st["reranked"] if h.sentence is not None}
+    assert len(rescored) == 1
+    st = qa.retrieve_stages(q, sentence_depth=1, sentence_dense=3)
+    rescored3 = {h.chunk_id for h in st["reranked"] if h.sentence is not None}
+    assert top_dense in rescored3 and rescored <= rescored3 and len(rescored3) == 3
+
+
+def test_a_one_sentence_explanation_gets_the_sentence_that_best_answers_as_its_second(qa):
+    from qa.citations import best_sentences, ground_sentences
+
+    hit = qa.retrieve("ABN Amro jobs cut falling profits")[0]
+    passages = [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+    q = "Why is the Dutch bank cutting jobs?"
+    grounded, _ = ground_sentences("About 1,100 jobs will go in investment banking.", passages, 0.5, 2, q)
+    extra = best_sentences(q, passages, qa.store.embedder.encode, 0.5, 1, exclude=[g.sentence for g in grounded])
+    assert [e.span for e in extra] == ["ABN Amro, the Netherlands' largest bank, is to cut 2,850 jobs as a result of falling profits."]
+    # never the sentence already given, never one that only restates the question
+    assert best_sentences(q, passages, qa.store.embedder.encode, 0.5, 5, exclude=[extra[0].sentence, grounded[0].sentence])[0].span \
+        != extra[0].span
+    assert best_sentences("Why is the bank cutting jobs?", _one_passage("The bank is cutting jobs."), qa.store.embedder.encode, 0.5, 1) == []
