@@ -12,7 +12,6 @@ html.escape before it reaches the page, never in as HTML.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import html
 import json
 import logging
@@ -20,6 +19,8 @@ import os
 import re
 import sys
 import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
@@ -27,17 +28,21 @@ import gradio as gr  # noqa: E402
 
 import index  # noqa: E402
 from index import ingest  # noqa: E402
-from qa import QA, BadQuestion, Filters, Settings, bound_history  # noqa: E402
+from index.config import env as index_env  # noqa: E402
+from qa import QA, BadQuestion, Filters, Settings, answer_json, bound_history  # noqa: E402
+from qa.access import LOOPBACK, parse_auth  # noqa: E402  (one rule for every server here)
 from qa import check_question as qa_check_question  # noqa: E402
+from qa.config import GENERATORS, field_range  # noqa: E402
 
 log = logging.getLogger("app")
 
-GENERATORS = ["qwen2.5-0.5b", "gemma3-270m", "smollm2-135m"]
+K_RANGE = field_range("k")  # the slider and the /ask API offer the same passages
+TOKENS_RANGE = field_range("max_new_tokens")  # the answer-length slider
+TOKENS_STEP = 8  # the answer-length slider moves in steps of this many tokens
 # One question at a time: the reader answers one question at a time anyway, so a second asker
 # waits in Gradio's queue, which shows its place ("queue: 2/3") on the page, instead of waiting
 # silently inside the model; the answer deadline (Settings.answer_seconds) starts when its turn does.
 CHAT_CONCURRENCY = 1
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~$])")
@@ -165,13 +170,6 @@ def chat_messages(pairs: list, pending: str | None = None, partial: str = "", la
     return msgs
 
 
-def answer_json(answer) -> dict:
-    """The Answer as JSON data, without the raw retrieval hits."""
-    d = dataclasses.asdict(answer)
-    d.pop("hits", None)
-    return d
-
-
 # ---- input checking --------------------------------------------------------------------------
 def make_filters(source: str | None, title: str | None, date_from: str | None, date_to: str | None) -> Filters:
     for label, d in (("Date from", date_from), ("Date to", date_to)):
@@ -224,42 +222,52 @@ def check_question(question, settings: Settings | None = None) -> str:
         raise gr.Error(str(exc)) from exc
 
 
-# ---- the page --------------------------------------------------------------------------------
-def build_app(qa: QA) -> gr.Blocks:
-    store = qa.store
-    defaults = getattr(qa, "settings", None) or Settings()
+# ---- the page: what it shows of the index ----------------------------------------------------
+def doc_table(store) -> list[list]:
+    return [[d["doc_id"], d["title"], d["source"] or "", d["date"] or "", d["chunks"]] for d in store.documents()]
 
-    def doc_table():
-        return [[d["doc_id"], d["title"], d["source"] or "", d["date"] or "", d["chunks"]] for d in store.documents()]
 
-    def doc_ids():
-        return [d["doc_id"] for d in store.documents()]
+def source_choices(store) -> list[str]:
+    docs = store.documents()
+    names = {d["source"] for d in docs if d["source"]} | {d["doc_id"].split("/")[0] for d in docs if "/" in d["doc_id"]}
+    return ["(any)"] + sorted(names)
 
-    def source_choices():
-        docs = store.documents()
-        names = {d["source"] for d in docs if d["source"]} | {d["doc_id"].split("/")[0] for d in docs if "/" in d["doc_id"]}
-        return ["(any)"] + sorted(names)
 
-    def refreshed(status: str | None = None):
-        ids = doc_ids()
-        out = [
-            gr.update(value=doc_table()),
-            gr.update(choices=ids, value=None),
-            gr.update(choices=source_choices()),
-            f"{store.stats()['documents']} articles, {store.stats()['chunks']} chunks indexed",
-        ]
-        return ([status] if status is not None else []) + out
+def refreshed(store, status: str | None = None) -> list:
+    """New values for the article listing (table, remove list, source filter, summary), after `status`."""
+    s = store.stats()
+    out = [
+        gr.update(value=doc_table(store)),
+        gr.update(choices=[d["doc_id"] for d in store.documents()], value=None),
+        gr.update(choices=source_choices(store)),
+        f"{s['documents']} articles, {s['chunks']} chunks indexed",
+    ]
+    return ([status] if status is not None else []) + out
 
-    # -- chat
+
+# ---- the page: handlers (no layout) ----------------------------------------------------------
+def check_k(k) -> int:
+    """k for the /ask API: a whole number within the range the page's slider offers (Settings.k)."""
+    try:
+        k = int(k)
+    except (TypeError, ValueError) as exc:
+        raise gr.Error("k must be an integer") from exc
+    if not K_RANGE[0] <= k <= K_RANGE[1]:
+        raise gr.Error(f"k must be between {K_RANGE[0]} and {K_RANGE[1]}")
+    return k
+
+
+def chat_handlers(qa: QA, defaults: Settings) -> SimpleNamespace:
+    """respond (a chat turn, streamed into the chat box) and new_chat."""
+
     def respond(message, pairs, k, max_new, model, f_source, f_title, f_from, f_to):
         pairs = list(pairs or [])
         if model not in GENERATORS:
             raise gr.Error(f"unknown model {model!r}")
         q = check_question(message, defaults.with_(generator=model))
         filters = make_filters(f_source, f_title, f_from, f_to)
-        partial = ""
         yield chat_messages(pairs, q), pairs, '<div class="src-note src-pending">Searching the articles…</div>', ""
-        answer = None
+        answer, partial = None, ""
         try:
             for item in qa.ask_stream(q, history=pairs, k=int(k), max_new_tokens=int(max_new), generator=model, filters=filters):
                 if isinstance(item, str):
@@ -269,23 +277,30 @@ def build_app(qa: QA) -> gr.Blocks:
                     answer = item
         except Exception as exc:  # show the failure in the chat instead of a broken page
             log.exception("answering failed")
-            pairs = pairs + [(q, f"Sorry, answering failed: {exc}")]
-            yield chat_messages(pairs), pairs, sources_html(None, len(pairs)), ""
-            return
-        if answer is None:
-            pairs = pairs + [(q, partial or "Sorry, no answer was produced.")]
-            yield chat_messages(pairs), pairs, sources_html(None, len(pairs)), ""
-            return
-        pairs = pairs + [(q, answer.text)]
-        yield chat_messages(pairs, last_sources=len(answer.citations)), pairs, sources_html(answer, len(pairs)), ""
+            answer, partial = None, f"Sorry, answering failed: {exc}"
+        yield finished_turn(pairs, q, answer, partial)
 
     def new_chat():
         return [], [], sources_html(None), ""
 
-    # -- articles
+    return SimpleNamespace(respond=respond, new_chat=new_chat)
+
+
+def finished_turn(pairs: list, q: str, answer, partial: str) -> tuple:
+    """The chat box, history, sources and cleared question once a turn ends (answer None: no Answer came)."""
+    if answer is None:
+        pairs = pairs + [(q, partial or "Sorry, no answer was produced.")]
+        return chat_messages(pairs), pairs, sources_html(None, len(pairs)), ""
+    pairs = pairs + [(q, answer.text)]
+    return chat_messages(pairs, last_sources=len(answer.citations)), pairs, sources_html(answer, len(pairs)), ""
+
+
+def article_handlers(store) -> SimpleNamespace:
+    """add_files, add_pasted, remove_doc and on_load: each returns the refreshed listing."""
+
     def add_files(files, progress=gr.Progress()):
         if not files:
-            return refreshed("Choose one or more files first.")
+            return refreshed(store, "Choose one or more files first.")
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
         progress(0, desc="indexing…")
 
@@ -293,106 +308,135 @@ def build_app(qa: QA) -> gr.Blocks:
             progress((done, total), desc=f"indexing {label}" if label else "saving", unit="files")
 
         report = ingest.add_uploads(store, paths, progress=cb)
-        return refreshed(ingest.describe(report))
+        return refreshed(store, ingest.describe(report))
 
     def add_pasted(title, text, progress=gr.Progress()):
         progress(0, desc="indexing pasted text…")
         report = ingest.add_text(store, title, text)
         status = ingest.describe(report)
         cleared = ("", "") if (report.added or report.replaced or report.unchanged) else (gr.update(), gr.update())
-        return (*refreshed(status), *cleared)
+        return (*refreshed(store, status), *cleared)
 
     def remove_doc(doc_id):
         if not doc_id:
-            return refreshed("Choose an article to remove.")
+            return refreshed(store, "Choose an article to remove.")
         n = store.remove(doc_id)
-        return refreshed(f"removed {doc_id} ({n} chunks)" if n else f"no article {doc_id} in the index")
+        return refreshed(store, f"removed {doc_id} ({n} chunks)" if n else f"no article {doc_id} in the index")
 
     def on_load():
-        return refreshed()
+        return refreshed(store)
 
-    # -- the API for scripts: gradio_client.Client(url).predict(question, history_json, k, api_name="/ask")
-    def ask(question: str, history_json: str = "", k: int = 5) -> dict:
+    return SimpleNamespace(add_files=add_files, add_pasted=add_pasted, remove_doc=remove_doc, on_load=on_load)
+
+
+def ask_api(qa: QA, defaults: Settings):
+    """The API for scripts: gradio_client.Client(url).predict(question, history_json, k, api_name="/ask")."""
+
+    def ask(question: str, history_json: str = "", k: int = defaults.k) -> dict:
         """Answer a question from the indexed articles. history_json: JSON [[question, answer], ...] of
         earlier turns (or ""). Returns the Answer (text with [n] markers, citations, declined...) as JSON."""
         q = check_question(question, defaults)
-        try:
-            k = int(k)
-        except (TypeError, ValueError) as exc:
-            raise gr.Error("k must be an integer") from exc
-        if not 1 <= k <= 50:
-            raise gr.Error("k must be between 1 and 50")
+        k = check_k(k)
         return answer_json(qa.ask(q, history=parse_history(history_json, defaults), k=k))
 
+    return ask
+
+
+# ---- the page: layout ------------------------------------------------------------------------
+def chat_tab(defaults: Settings) -> SimpleNamespace:
+    """The chat column (answers, question, sources) and the settings column (k, length, model, filters)."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Answers", elem_id="chat", height=320, latex_delimiters=[],
+                sanitize_html=True, feedback_options=None, buttons=["copy"],
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    placeholder="Ask a question about the articles…", show_label=False,
+                    elem_id="question", scale=5, max_lines=4, submit_btn=False,
+                )
+                send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+            new = gr.Button("New chat", elem_id="new-chat", size="sm")
+            gr.Markdown("### Sources")
+            sources = gr.HTML(sources_html(None), elem_id="sources")
+        with gr.Column(scale=1, min_width=240):
+            gr.Markdown("### Settings")
+            k = gr.Slider(*K_RANGE, value=defaults.k, step=1, label="Passages (k)", elem_id="k")
+            max_new = gr.Slider(*TOKENS_RANGE, value=defaults.max_new_tokens, step=TOKENS_STEP, label="Answer length (max new tokens)")
+            model = gr.Dropdown(list(GENERATORS), value=defaults.generator if defaults.generator in GENERATORS else GENERATORS[0], label="Model")
+            gr.Markdown("**Filters**")
+            f_source = gr.Dropdown(["(any)"], value="(any)", label="Source / category", allow_custom_value=True)
+            f_title = gr.Textbox(label="Title words", placeholder="e.g. election")
+            with gr.Row():
+                f_from = gr.Textbox(label="Date from", placeholder="YYYY-MM-DD", min_width=100)
+                f_to = gr.Textbox(label="Date to", placeholder="YYYY-MM-DD", min_width=100)
+    return SimpleNamespace(chatbot=chatbot, question=question, send=send, new=new, sources=sources, k=k, max_new=max_new,
+                           model=model, f_source=f_source, f_title=f_title, f_from=f_from, f_to=f_to)
+
+
+def articles_tab() -> SimpleNamespace:
+    """Upload files, paste a text, the indexing report, the article table and removal."""
+    summary = gr.Markdown(elem_id="index-summary")
+    with gr.Row():
+        with gr.Column():
+            files = gr.File(
+                label=f"Upload articles ({', '.join(ingest.UPLOAD_EXT)}; up to {ingest.MAX_FILES} files, "
+                f"{ingest.MAX_FILE_BYTES // (1024 * 1024)} MB each)",
+                file_count="multiple", file_types=ingest.UPLOAD_EXT, type="filepath", elem_id="upload",
+            )
+            add_btn = gr.Button("Add files", variant="primary", elem_id="add-files")
+        with gr.Column():
+            p_title = gr.Textbox(label="Title", elem_id="paste-title")
+            p_text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
+            paste_btn = gr.Button("Add text", elem_id="add-text")
+    status = gr.Textbox(label="Indexing report", lines=5, interactive=False, elem_id="index-status")
+    table = gr.Dataframe(
+        headers=["doc id", "title", "source", "date", "chunks"], datatype=["str", "str", "str", "str", "number"],
+        interactive=False, label="Indexed articles", elem_id="docs", wrap=True,
+    )
+    with gr.Row():
+        rm_id = gr.Dropdown([], label="Article to remove", allow_custom_value=False, scale=4)
+        rm_btn = gr.Button("Remove", variant="stop", scale=1)
+    return SimpleNamespace(summary=summary, files=files, add_btn=add_btn, p_title=p_title, p_text=p_text, paste_btn=paste_btn,
+                           status=status, table=table, rm_id=rm_id, rm_btn=rm_btn)
+
+
+# ---- the page: wiring ------------------------------------------------------------------------
+def wire_chat(chat: SimpleNamespace, pairs, h: SimpleNamespace) -> None:
+    inputs = [chat.question, pairs, chat.k, chat.max_new, chat.model, chat.f_source, chat.f_title, chat.f_from, chat.f_to]
+    outputs = [chat.chatbot, pairs, chat.sources, chat.question]
+    ev = dict(fn=h.respond, inputs=inputs, outputs=outputs, api_visibility="undocumented",
+              concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
+    chat.send.click(**ev)
+    chat.question.submit(**ev)
+    chat.new.click(h.new_chat, None, outputs, api_visibility="undocumented")
+    chat.chatbot.clear(h.new_chat, None, outputs, api_visibility="undocumented")
+
+
+def wire_articles(demo: gr.Blocks, arts: SimpleNamespace, f_source, h: SimpleNamespace) -> None:
+    listing = [arts.table, arts.rm_id, f_source, arts.summary]
+    idx = dict(api_visibility="undocumented", concurrency_limit=1, concurrency_id="index", show_progress_on=[arts.status])
+    arts.add_btn.click(h.add_files, [arts.files], [arts.status, *listing], **idx).then(
+        lambda: None, None, [arts.files], api_visibility="private"
+    )
+    arts.paste_btn.click(h.add_pasted, [arts.p_title, arts.p_text], [arts.status, *listing, arts.p_title, arts.p_text], **idx)
+    arts.rm_btn.click(h.remove_doc, [arts.rm_id], [arts.status, *listing], **idx)
+    demo.load(h.on_load, None, listing, api_visibility="undocumented")
+
+
+def build_app(qa: QA) -> gr.Blocks:
+    defaults = getattr(qa, "settings", None) or Settings()
     with gr.Blocks(title="News QA") as demo:
         gr.Markdown("## News QA\nAsk about the indexed news articles; every answer cites the passages it comes from.")
         pairs = gr.State([])
         with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Answers", elem_id="chat", height=320, latex_delimiters=[],
-                        sanitize_html=True, feedback_options=None, buttons=["copy"],
-                    )
-                    with gr.Row():
-                        question = gr.Textbox(
-                            placeholder="Ask a question about the articles…", show_label=False,
-                            elem_id="question", scale=5, max_lines=4, submit_btn=False,
-                        )
-                        send = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-                    new = gr.Button("New chat", elem_id="new-chat", size="sm")
-                    gr.Markdown("### Sources")
-                    sources = gr.HTML(sources_html(None), elem_id="sources")
-                with gr.Column(scale=1, min_width=240):
-                    gr.Markdown("### Settings")
-                    k = gr.Slider(1, 10, value=defaults.k, step=1, label="Passages (k)", elem_id="k")
-                    max_new = gr.Slider(8, 256, value=defaults.max_new_tokens, step=8, label="Answer length (max new tokens)")
-                    model = gr.Dropdown(GENERATORS, value=defaults.generator if defaults.generator in GENERATORS else GENERATORS[0], label="Model")
-                    gr.Markdown("**Filters**")
-                    f_source = gr.Dropdown(["(any)"], value="(any)", label="Source / category", allow_custom_value=True)
-                    f_title = gr.Textbox(label="Title words", placeholder="e.g. election")
-                    with gr.Row():
-                        f_from = gr.Textbox(label="Date from", placeholder="YYYY-MM-DD", min_width=100)
-                        f_to = gr.Textbox(label="Date to", placeholder="YYYY-MM-DD", min_width=100)
+            chat = chat_tab(defaults)
         with gr.Tab("Articles"):
-            summary = gr.Markdown(elem_id="index-summary")
-            with gr.Row():
-                with gr.Column():
-                    files = gr.File(
-                        label=f"Upload articles ({', '.join(ingest.UPLOAD_EXT)}; up to {ingest.MAX_FILES} files, "
-                        f"{ingest.MAX_FILE_BYTES // (1024 * 1024)} MB each)",
-                        file_count="multiple", file_types=ingest.UPLOAD_EXT, type="filepath", elem_id="upload",
-                    )
-                    add_btn = gr.Button("Add files", variant="primary", elem_id="add-files")
-                with gr.Column():
-                    p_title = gr.Textbox(label="Title", elem_id="paste-title")
-                    p_text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
-                    paste_btn = gr.Button("Add text", elem_id="add-text")
-            status = gr.Textbox(label="Indexing report", lines=5, interactive=False, elem_id="index-status")
-            table = gr.Dataframe(
-                headers=["doc id", "title", "source", "date", "chunks"], datatype=["str", "str", "str", "str", "number"],
-                interactive=False, label="Indexed articles", elem_id="docs", wrap=True,
-            )
-            with gr.Row():
-                rm_id = gr.Dropdown([], label="Article to remove", allow_custom_value=False, scale=4)
-                rm_btn = gr.Button("Remove", variant="stop", scale=1)
-
-        chat_inputs = [question, pairs, k, max_new, model, f_source, f_title, f_from, f_to]
-        chat_outputs = [chatbot, pairs, sources, question]
-        ev = dict(fn=respond, inputs=chat_inputs, outputs=chat_outputs, api_visibility="undocumented", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
-        send.click(**ev)
-        question.submit(**ev)
-        new.click(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
-        chatbot.clear(new_chat, None, [chatbot, pairs, sources, question], api_visibility="undocumented")
-
-        listing = [table, rm_id, f_source, summary]
-        idx = dict(api_visibility="undocumented", concurrency_limit=1, concurrency_id="index", show_progress_on=[status])
-        add_btn.click(add_files, [files], [status, *listing], **idx).then(lambda: None, None, [files], api_visibility="private")
-        paste_btn.click(add_pasted, [p_title, p_text], [status, *listing, p_title, p_text], **idx)
-        rm_btn.click(remove_doc, [rm_id], [status, *listing], **idx)
-        demo.load(on_load, None, listing, api_visibility="undocumented")
-
-        gr.api(ask, api_name="ask", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
+            arts = articles_tab()
+        wire_chat(chat, pairs, chat_handlers(qa, defaults))
+        wire_articles(demo, arts, chat.f_source, article_handlers(qa.store))
+        gr.api(ask_api(qa, defaults), api_name="ask", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
     return demo
 
 
@@ -418,25 +462,30 @@ def warm_up(name: str) -> None:
         log.warning("could not preload generator %s: %s", name, exc)
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("QA_AUTH must look like user:password")
-    return user, password
+@dataclass(frozen=True)
+class AppEnv:
+    """The page's environment variables, read once, by main() (the index's, $QA_INDEX_DIR among them: index/config.py)."""
+
+    port: int = 7860  # GRADIO_SERVER_PORT: the port to serve on (--port wins)
+    auth: str | None = None  # QA_AUTH: user:password; required to serve on anything but loopback
+
+
+def read_app_env(environ=None) -> AppEnv:
+    e = os.environ if environ is None else environ
+    return AppEnv(port=int(e.get("GRADIO_SERVER_PORT") or AppEnv.port), auth=e.get("QA_AUTH"))
 
 
 def main(argv=None) -> int:
+    env = read_app_env()
     ap = argparse.ArgumentParser(description="News QA web page")
-    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT") or 7860), help="port (default $GRADIO_SERVER_PORT or 7860)")
+    ap.add_argument("--port", type=int, default=env.port, help=f"port (default $GRADIO_SERVER_PORT or {AppEnv.port})")
     ap.add_argument("--index-dir", default=None, help="index folder (default $QA_INDEX_DIR or indexes/default)")
     ap.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs QA_AUTH=user:password")
     ap.add_argument("--no-warmup", action="store_true", help="do not preload the generator at start")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        auth = parse_auth(os.environ.get("QA_AUTH"))
+        auth = parse_auth(env.auth)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -448,7 +497,7 @@ def main(argv=None) -> int:
         )
         return 2
     try:
-        if args.index_dir is None and not os.environ.get("QA_INDEX_DIR"):
+        if args.index_dir is None and not index_env().index_dir:
             store = index.ensure_default_index()
         else:
             store = index.open_index(args.index_dir)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,17 +69,37 @@ def pick_news(limit: int) -> list[Path]:
     return files
 
 
+@dataclass
+class Indexed:
+    """What the pipeline stored for the benchmark's articles, in chunk id order."""
+
+    texts: list[str]  # each chunk's embedded text (title prefix included)
+    chunks: list[str]  # each chunk's own text
+    vectors: np.ndarray  # the pipeline's embeddings
+    doc_of: list[str]  # each chunk's doc id
+    path_of: dict[str, str]  # doc id -> the file it came from
+
+
 def bench_index(limit: int, report: dict) -> None:
     from index.embedder import make_embedder
-    from index.store import IndexStore
 
-    files = pick_news(limit)
     emb = make_embedder()
     emb.encode(["warm up"])
     report["embed_backend_openvino_int8"] = int(emb.backend == "openvino-int8")
     report["embed_backend_onnx_int8"] = int(emb.backend == "onnx-int8")
+    got = index_news(pick_news(limit), emb, report)
+    ref, plain = plain_encode(got.texts, report)
+    plain_per_doc(ref.model, got, report)
+    variants = backend_variants(emb, got.texts, report)
+    agreement(got, emb, ref, plain, variants, report)
+
+
+def index_news(files: list[Path], emb, report: dict) -> Indexed:
+    """Index a copy of `files` (same folders: doc ids bbc/<cat>/<n>.txt) through the real pipeline; time it."""
+    from index.store import IndexStore
+
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "bbc"  # a copy of the chosen files, same folders (doc ids = bbc/<cat>/<n>.txt)
+        corpus = Path(tmp) / "bbc"
         for f in files:
             dst = corpus / f.relative_to(NEWS / "bbc")
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -88,19 +109,24 @@ def bench_index(limit: int, report: dict) -> None:
         c0, t0 = time.process_time(), time.perf_counter()
         rep = store.add_paths([corpus])
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        n = rep.chunks
-        report["index_docs"] = len(rep.added)
-        report["index_chunks"] = n
-        report["index_seconds"] = wall
-        report["index_chunks_per_s"] = n / wall
-        report["index_chunks_per_cpu_s"] = n / cpu
+        report.update(index_docs=len(rep.added), index_chunks=rep.chunks, index_seconds=wall,
+                      index_chunks_per_s=rep.chunks / wall, index_chunks_per_cpu_s=rep.chunks / cpu)
         ids = store.chunk_ids()  # every chunk, in id order, through the store's public reads
         rows, vecs = store.chunks(ids), store.vectors_of(ids)
-        texts = [store.chunker.embed_text_of(rows[i].title, rows[i].text) for i in ids]
-        mine = np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, emb.dim), np.float32)
-        doc_of = [rows[i].doc_id for i in ids]
-        path_of = {d["doc_id"]: d["path"] for d in store.documents() if d["chunks"]}
+        got = Indexed(
+            texts=[store.chunker.embed_text_of(rows[i].title, rows[i].text) for i in ids],
+            chunks=[rows[i].text for i in ids],
+            vectors=np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, emb.dim), np.float32),
+            doc_of=[rows[i].doc_id for i in ids],
+            path_of={d["doc_id"]: d["path"] for d in store.documents() if d["chunks"]},
+        )
         store.close()
+    return got
+
+
+def plain_encode(texts: list[str], report: dict):
+    """Plain SentenceTransformer.encode over the same texts: one call, then one call per article."""
+    from index.embedder import make_embedder
 
     ref = make_embedder(backend="torch")
     st = ref.model
@@ -113,9 +139,13 @@ def bench_index(limit: int, report: dict) -> None:
     report["plain_encode_chunks_per_cpu_s"] = len(texts) / cpu
     report["index_speedup"] = report["index_chunks_per_s"] / report["plain_encode_chunks_per_s"]
     report["index_speedup_cpu"] = report["index_chunks_per_cpu_s"] / report["plain_encode_chunks_per_cpu_s"]
-    # the naive way: one encode call per article, in arrival order (on a subset: it is slow)
+    return ref, plain
+
+
+def plain_per_doc(st, got: Indexed, report: dict) -> None:
+    """The naive way: one encode call per article, in arrival order (on a fifth of them: it is slow)."""
     by_doc: dict[str, list[str]] = {}
-    for d, t in zip(doc_of, texts):
+    for d, t in zip(got.doc_of, got.texts):
         by_doc.setdefault(d, []).append(t)
     subset = list(by_doc.values())[: max(1, len(by_doc) // 5)]
     t0 = time.perf_counter()
@@ -124,6 +154,9 @@ def bench_index(limit: int, report: dict) -> None:
     report["plain_encode_per_doc_chunks_per_s"] = sum(map(len, subset)) / (time.perf_counter() - t0)
     report["index_speedup_vs_per_doc"] = report["index_chunks_per_s"] / report["plain_encode_per_doc_chunks_per_s"]
 
+
+def backend_variants(emb, texts: list[str], report: dict) -> dict:
+    """Encoding speed of each converted backend that loads here; backend -> (embedder, vectors)."""
     from index.embedder import Embedder
 
     variants = {}
@@ -140,15 +173,16 @@ def bench_index(limit: int, report: dict) -> None:
         v = e2.encode(texts)
         report[f"encode_{b.replace('-', '_')}_chunks_per_s"] = len(texts) / (time.perf_counter() - t0)
         variants[b] = (e2, v)
+    return variants
 
-    # does the faster pipeline retrieve what the plain model retrieves?
-    cos = (mine * plain).sum(1)
-    report["embed_cosine_mean"] = float(cos.mean())
-    report["embed_cosine_min"] = float(cos.min())
+
+def bench_queries(got: Indexed) -> tuple[list[str], list[tuple[int, str]]]:
+    """100 twelve-word windows of chunk texts, then the dev questions whose article is indexed;
+    (queries, [(query number, gold doc id)] for the dev questions)."""
     rng = np.random.default_rng(0)
     queries = []
-    for i in rng.choice(len(rows), min(100, len(rows)), replace=False):
-        words = rows[i][3].split()
+    for i in rng.choice(len(got.chunks), min(100, len(got.chunks)), replace=False):
+        words = got.chunks[i].split()
         s = int(rng.integers(0, max(1, len(words) - 12)))
         queries.append(" ".join(words[s : s + 12]))
     gold = []
@@ -156,27 +190,38 @@ def bench_index(limit: int, report: dict) -> None:
     if qa_path.exists():
         for line in qa_path.read_text().splitlines():
             ex = json.loads(line)
-            hit = [d for d, p in path_of.items() if p and ex.get("doc") and p.endswith(ex["doc"])]
+            hit = [d for d, p in got.path_of.items() if p and ex.get("doc") and p.endswith(ex["doc"])]
             if hit:
                 queries.append(ex["question"])
                 gold.append((len(queries) - 1, hit[0]))
-    qp = ref.encode(queries)
-    top_p = np.argsort(-(qp @ plain.T), axis=1)[:, :10]
+    return queries, gold
+
+
+def agreement(got: Indexed, emb, ref, plain: np.ndarray, variants: dict, report: dict) -> None:
+    """Does the faster pipeline retrieve what the plain model retrieves?"""
+    cos = (got.vectors * plain).sum(1)
+    report["embed_cosine_mean"] = float(cos.mean())
+    report["embed_cosine_min"] = float(cos.min())
+    queries, gold = bench_queries(got)
+    top_p = np.argsort(-(ref.encode(queries) @ plain.T), axis=1)[:, :10]
+
+    def gold_hit_at_5(top) -> float:
+        return float(np.mean([gd in {got.doc_of[j] for j in top[qi, :5]} for qi, gd in gold]))
+
     for b, (e2, v) in variants.items():
         tb = np.argsort(-(e2.encode(queries) @ v.T), axis=1)[:, :10]
         key = b.replace("-", "_")
         report[f"top10_agreement_{key}"] = float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(tb.tolist(), top_p.tolist())]))
         report[f"embed_cosine_min_{key}"] = float((v * plain).sum(1).min())
         if gold:
-            report[f"gold_doc_hit_at_5_{key}"] = float(np.mean([gd in {doc_of[j] for j in tb[qi, :5]} for qi, gd in gold]))
-    qm = emb.encode(queries)
-    top_m = np.argsort(-(qm @ mine.T), axis=1)[:, :10]
+            report[f"gold_doc_hit_at_5_{key}"] = gold_hit_at_5(tb)
+    top_m = np.argsort(-(emb.encode(queries) @ got.vectors.T), axis=1)[:, :10]
     overlap = [len(set(a) & set(b)) / 10 for a, b in zip(top_m.tolist(), top_p.tolist())]
     report["top10_agreement"] = float(np.mean(overlap))
     report["top10_identical_sets"] = float(np.mean([o == 1.0 for o in overlap]))
     if gold:
-        report["gold_doc_hit_at_5_fast"] = float(np.mean([gd in {doc_of[j] for j in top_m[qi, :5]} for qi, gd in gold]))
-        report["gold_doc_hit_at_5_plain"] = float(np.mean([gd in {doc_of[j] for j in top_p[qi, :5]} for qi, gd in gold]))
+        report["gold_doc_hit_at_5_fast"] = gold_hit_at_5(top_m)
+        report["gold_doc_hit_at_5_plain"] = gold_hit_at_5(top_p)
         report["gold_questions"] = len(gold)
 
 

@@ -86,6 +86,9 @@ def p50(xs):
 def run_qa_runtime(model: str, runtime: str, runs: int, threads: int, target: int, new_tokens: int) -> dict:
     os.environ["QA_THREADS"] = str(threads)
     os.environ["HF_HUB_OFFLINE"] = "1"
+    from qa.config import reload_env
+
+    reload_env()  # the readers read $QA_THREADS from qa.config's record of the environment
     from qa.generators.factory import build, canonical
 
     name, fmt = canonical(model)

@@ -1,4 +1,4 @@
-"""python -m eval --corpus PATH --questions FILE --out REPORT.json [--k 5] [--limit N] [--index-dir DIR]
+"""python -m eval --corpus PATH --questions FILE --out REPORT.json [--k K] [--limit N] [--index-dir DIR]
                   [--retrieval-only] [--generator NAME] [--quiet]
 
 Per-question-set tables for docs: python -m eval.table eval/reports/*.json > docs/eval.md
@@ -16,13 +16,15 @@ from index import CorruptIndex, IndexError_
 
 
 def main(argv=None) -> int:
+    from qa.config import Settings
+
     ap = argparse.ArgumentParser(prog="python -m eval", description="Evaluate retrieval and answers against a question set.")
     ap.add_argument("--corpus", required=True, help="a folder of articles, or a SQuAD v2 JSON file")
     ap.add_argument("--questions", required=True,
                     help="JSON Lines {id,question,answers,doc} (doc: one id or a list; optional alt_docs, type, phrasing, "
                     "contains for explain questions, near for unanswerable ones) or a SQuAD v2 JSON file")
     ap.add_argument("--out", required=True, help="where to write the JSON report")
-    ap.add_argument("--k", type=int, default=5, help="passages given to the answerer (Settings.k)")
+    ap.add_argument("--k", type=int, default=None, help=f"passages given to the answerer (Settings.k, default {Settings.k})")
     ap.add_argument("--limit", type=int, default=None, help="first N questions after a fixed-seed (0) shuffle")
     ap.add_argument("--index-dir", default=None, help="index folder (default indexes/eval-<corpus>-<hash>); built if missing or empty")
     ap.add_argument("--retrieval-only", action="store_true", help="skip generation: only retrieval metrics")

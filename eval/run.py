@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from index import REPO_ROOT, IndexStore
 
 from . import metrics as M
@@ -41,32 +43,20 @@ from .machine import machine_info
 STAGES = ("dense", "lexical", "fused", "reranked")
 
 
-class Progress:
-    """One self-overwriting status line on stderr: count, elapsed, ETA."""
+def progress_bar(label: str, enabled: bool = True, items=None) -> tqdm:
+    """A progress line on stderr (count, elapsed, ETA) over `items`, or moved by _moves; nothing at
+    all when not enabled (--quiet)."""
+    return tqdm(items, desc=label, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
-    def __init__(self, label: str, total: int, stream=None, every: float = 0.5, enabled: bool = True):
-        self.label, self.total, self.stream = label, total, stream or sys.stderr
-        self.every, self.enabled = every, enabled
-        self.t0 = time.time()
-        self.last = 0.0
 
-    def __call__(self, done: int, total: int | None = None, extra: str = "") -> None:
-        if not self.enabled:
-            return
-        total = total if total is not None else self.total
-        now = time.time()
-        if now - self.last < self.every and done < total:
-            return
-        self.last = now
-        el = now - self.t0
-        eta = (total - done) * el / done if done else 0.0
-        self.stream.write(f"\r[{self.label}] {done}/{total}  elapsed {el:.0f}s  ETA {eta:.0f}s  {extra}   ")
-        self.stream.flush()
+def _moves(bar: tqdm):
+    """A (done, total) progress callback that moves `bar`."""
 
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+    def cb(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return cb
 
 
 def open_eval_index(corpus: str | Path, index_dir: str | Path | None = None, show_progress: bool = True) -> tuple[IndexStore, dict]:
@@ -77,9 +67,8 @@ def open_eval_index(corpus: str | Path, index_dir: str | Path | None = None, sho
     n = store.stats()["documents"]
     if n == 0 or info is None:
         # missing, empty, or built by something else / interrupted: add (unchanged docs are skipped)
-        bar = Progress("index", 0, enabled=show_progress)
-        info = build_index(store, corpus, progress=bar)
-        bar.close()
+        with progress_bar("index", show_progress) as bar:
+            info = build_index(store, corpus, progress=_moves(bar))
         info["reused"] = False
     else:
         info = dict(info, reused=True)
@@ -154,6 +143,35 @@ def score_answer(q: Question, ans, lat: float, o: M.Outcome) -> dict:
     return row
 
 
+@dataclass
+class Scores:
+    """What the questions scored so far: first-hit ranks per stage, and one Outcome and one report
+    row per question."""
+
+    stages: StageRanks = field(default_factory=StageRanks)
+    outcomes: list[M.Outcome] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, q: Question, qa, depth: int, retrieval_only: bool) -> None:
+        """Retrieve (every stage) and, unless retrieval_only, answer and score one question."""
+        o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
+        row = question_row(q)
+        row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(q.question, depth=depth), depth)
+        if not retrieval_only:
+            t0 = time.perf_counter()
+            ans = qa.ask(q.question)
+            row.update(score_answer(q, ans, time.perf_counter() - t0, o))
+        self.outcomes.append(o)
+        self.rows.append(row)
+
+    def finish(self) -> None:
+        """Each answerable question's rank at the final stage (known once every question is in)."""
+        for o, row in zip(self.outcomes, self.rows):
+            if row["retrieval_rank"]:
+                o.rank = row["retrieval_rank"][self.stages.final]
+                row["retrieval_rank"] = dict(row["retrieval_rank"], final=o.rank)
+
+
 def _make_qa(corpus, k, index_dir, generator, overrides, show_progress):
     from qa import QA, Settings
 
@@ -165,7 +183,7 @@ def _make_qa(corpus, k, index_dir, generator, overrides, show_progress):
 def run_eval(
     corpus: str | Path,
     questions: str | Path,
-    k: int = 5,
+    k: int | None = None,
     limit: int | None = None,
     index_dir: str | Path | None = None,
     retrieval_only: bool = False,
@@ -175,6 +193,7 @@ def run_eval(
     show_progress: bool = True,
     qa=None,
 ) -> dict:
+    """Score every question (k, generator: Settings fields; None keeps the default) and build the report."""
     qs = select(load_questions(questions), limit)
     if not qs:
         raise ValueError(f"no questions in {questions}")
@@ -184,27 +203,12 @@ def run_eval(
         info = dict(read_build_info(qa.store.path) or {}, reused=True)
     if not retrieval_only:  # warm-up: loads the generator, not counted
         qa.ask(qs[0].question)
-
-    sr, outs, rows = StageRanks(), [], []
-    bar = Progress("eval", len(qs), enabled=show_progress)
-    for i, q in enumerate(qs, 1):
-        o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
-        row = question_row(q)
-        row["retrieval_rank"] = sr.add(q, qa.retrieve_stages(q.question, depth=depth), depth)
-        if not retrieval_only:
-            t0 = time.perf_counter()
-            ans = qa.ask(q.question)
-            row.update(score_answer(q, ans, time.perf_counter() - t0, o))
-        outs.append(o)
-        rows.append(row)
-        bar(i)
-    bar.close()
-    for o, row in zip(outs, rows):
-        if row["retrieval_rank"]:
-            o.rank = row["retrieval_rank"][sr.final]
-            row["retrieval_rank"] = dict(row["retrieval_rank"], final=o.rank)
+    scores = Scores()
+    for q in progress_bar("eval", show_progress, qs):
+        scores.add(q, qa, depth, retrieval_only)
+    scores.finish()
     run = RunInfo(corpus=str(corpus), questions=str(questions), limit=limit, retrieval_only=retrieval_only, depth=depth)
-    return build_report(qs, outs, rows, sr, qa, info, run)
+    return build_report(qs, scores, qa, info, run)
 
 
 @dataclass
@@ -218,8 +222,9 @@ class RunInfo:
     depth: int
 
 
-def build_report(qs: list[Question], outs: list[M.Outcome], rows: list[dict], sr: StageRanks, qa, info: dict, run: RunInfo) -> dict:
+def build_report(qs: list[Question], scores: Scores, qa, info: dict, run: RunInfo) -> dict:
     n_ans = sum(1 for q in qs if q.answerable)
+    outs, rows, sr = scores.outcomes, scores.rows, scores.stages
     s, settings, answered = qa.store.stats(), qa.settings, not run.retrieval_only
     return {
         "n_questions": len(qs),

@@ -1,9 +1,9 @@
 """Articles → searchable index (loaders, chunking, embedding, FAISS + SQLite store)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from .config import env
 from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport
 from .store import CorruptIndex, IndexError_, IndexStore
 
@@ -12,7 +12,7 @@ EXAMPLES_DIR = REPO_ROOT / "examples" / "articles"
 
 
 def default_index_dir() -> Path:
-    return Path(os.environ.get("QA_INDEX_DIR") or REPO_ROOT / "indexes" / "default")
+    return Path(env().index_dir or REPO_ROOT / "indexes" / "default")
 
 
 def open_index(path: str | Path | None = None, create: bool = True, **kw) -> IndexStore:

@@ -9,6 +9,8 @@ import sys
 import time
 
 from . import CorruptIndex, IndexError_, default_index_dir, open_index
+from .config import DEFAULTS
+from .vectors.ivf import AUTO_THRESHOLD
 from .loaders import printable
 
 
@@ -40,9 +42,10 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add", help="add files or folders (recursive)")
     a.add_argument("paths", nargs="+")
-    a.add_argument("--chunk-tokens", type=int, default=200, help="max embedder tokens per chunk (new index only)")
-    a.add_argument("--vector-index", default="auto", choices=["auto", "flat", "ivf", "hnsw"],
-                   help="FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'hnsw', or 'auto' (exact, IVF past 200k chunks)")
+    a.add_argument("--chunk-tokens", type=int, default=DEFAULTS.chunk_tokens,
+                   help=f"max embedder tokens per chunk (new index only; default {DEFAULTS.chunk_tokens})")
+    a.add_argument("--vector-index", default=DEFAULTS.vector_kind, choices=["auto", "flat", "ivf", "hnsw"],
+                   help=f"FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'hnsw', or 'auto' (exact, IVF past {AUTO_THRESHOLD:,} chunks)")
     a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
     a.add_argument("--quiet", action="store_true")
     a.add_argument("--ray", nargs="?", const="", default=None, metavar="auto|ADDRESS",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator
 
+from .config import CHUNK_TOKENS
 from .records import Chunk, Document
 
 # A sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and an
@@ -51,7 +52,7 @@ class Chunker:
     def __init__(
         self,
         count_tokens: Callable[[str], int],
-        max_tokens: int = 200,
+        max_tokens: int = CHUNK_TOKENS,
         overlap: int = 1,
         hard_limit: int = 254,
         count_batch: Callable[[list[str]], list[int]] | None = None,

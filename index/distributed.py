@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .config import reload_env
 from .loaders import FileJob, content_hash, load_file, plan_files
 from .records import AddReport, Document, LoadError
 from .store import IndexError_, IndexStore, count_files
@@ -87,7 +88,7 @@ def _load_files(batch):
 def _embedder(name: str, backend: str, threads: int | None = None):
     """The store's embedder in a worker: the same model and backend, or an error (never another backend)."""
     if threads:
-        os.environ["QA_EMBED_THREADS"] = str(threads)
+        reload_env(embed_threads=threads)
     from .embedder import make_embedder
 
     emb = make_embedder(name, backend=backend)

@@ -24,6 +24,9 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
 END;
 """
 
+TITLE_WEIGHT = 0.5  # BM25 weight of a chunk's title against its text's 1.0: every chunk of an article has its title, the text tells them apart
+MAX_QUERY_TERMS = 32  # an FTS5 query ORs at most this many distinct terms of the question (the first ones)
+
 STOPWORDS = set(
     """a an and are as at be been but by did do does for from had has have he her his how i if in into is it its
     me my of on or our she so than that the their them then there these they this to was we were what when where
@@ -39,13 +42,13 @@ def fts_query(question: str) -> str:
     for t in keep:
         if t not in seen:
             seen.append(t)
-    return " OR ".join(f'"{t}"' for t in seen[:32])
+    return " OR ".join(f'"{t}"' for t in seen[:MAX_QUERY_TERMS])
 
 
 class FTS5Lexical:
     name = "fts5"
 
-    def __init__(self, title_weight: float = 0.5):
+    def __init__(self, title_weight: float = TITLE_WEIGHT):
         self.title_weight = title_weight
 
     def install(self, conn: sqlite3.Connection) -> None:

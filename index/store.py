@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .chunking import Chunker
+from .config import DEFAULTS, env
 from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
 from .filtering import like_literal, where_sql
 from .lexical import make_lexical
@@ -79,9 +79,9 @@ class IndexStore:
         self,
         path: str | Path,
         embedder: str | Embedder | None = None,
-        chunk_tokens: int = 200,
-        overlap: int = 1,
-        vector_kind: str = "auto",
+        chunk_tokens: int = DEFAULTS.chunk_tokens,
+        overlap: int = DEFAULTS.overlap,
+        vector_kind: str = DEFAULTS.vector_kind,
         lexical: str = "fts5",
         create: bool = True,
     ):
@@ -157,7 +157,7 @@ class IndexStore:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             # queries are embedded the way the index was built (fp32 or int8) unless the env says otherwise
-            self._embedder = make_embedder(self.embedder_name, backend=os.environ.get("QA_EMBED_BACKEND") or self._meta("embed_backend"))
+            self._embedder = make_embedder(self.embedder_name, backend=env().embed_backend or self._meta("embed_backend"))
         return self._embedder
 
     @property

@@ -1,8 +1,8 @@
 """Answering: retrieval, evidence, the local model, citations, chat history, the Python API."""
 from .api import DECLINE_TEXT, QA, ask, ask_stream, default_qa
 from .config import Filters, Settings
-from .records import Answer, Citation, Hit
+from .records import Answer, Citation, Hit, answer_json
 from .validate import BadQuestion, bound_history, check_input, check_question
 
-__all__ = ["QA", "ask", "ask_stream", "default_qa", "Settings", "Filters", "Answer", "Citation", "Hit", "DECLINE_TEXT",
+__all__ = ["QA", "ask", "ask_stream", "default_qa", "Settings", "Filters", "Answer", "Citation", "Hit", "answer_json", "DECLINE_TEXT",
            "BadQuestion", "check_question", "bound_history", "check_input"]

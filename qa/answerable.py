@@ -20,6 +20,12 @@ from typing import Callable
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import content_terms, key_terms
 
+NAME_CHARS = 3  # the question's names and numbers this long or longer are checked ("EU", "10" are not)
+ACRONYM_LETTERS = 3  # an all-capitals name this long may be spelled out in the text ("ECSC")
+PREFIX = 4  # a name and a word sharing their first this many letters name the same ("Norman"/"Normandy") ...
+LENIENT_CHARS = 5  # ... as do one-typo spellings, for names this long or longer (short ones must match)
+SHORT_ANSWER = 3  # an answer of at most this many tokens is lost when its number is ("years" for "10 years")
+
 _LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
 _ORDINALS = {
     str(i): w
@@ -130,7 +136,8 @@ def _mentions_word(name: str, words: set[str]) -> bool:
     if any(c.isdigit() for c in name):  # numbers match exactly, or with a suffix ("1600" / "1600s")
         return any(w.startswith(name) and w[len(name) :].isalpha() for w in words)
     return any(
-        same_word(name, w) or (len(name) >= 5 and len(w) >= 4 and (w[:4] == name[:4] or _one_edit(name, w))) for w in words
+        same_word(name, w) or (len(name) >= LENIENT_CHARS and len(w) >= PREFIX and (w[:PREFIX] == name[:PREFIX] or _one_edit(name, w)))
+        for w in words
     )
 
 
@@ -182,7 +189,7 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
             return True
         if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
             return True
-        if len(term) >= 3 and term.isupper() and term.isalpha():  # "ECSC", "WWII": spelled out in text?
+        if len(term) >= ACRONYM_LETTERS and term.isupper() and term.isalpha():  # "ECSC", "WWII": spelled out in text?
             acronyms = _acronyms(text) if acronyms is None else acronyms
             return term in acronyms
         return False
@@ -221,8 +228,8 @@ def _name_runs(question: str) -> list[list[str]]:
         owner = POSSESSIVE.search(w)
         w = w[: owner.start()] if owner else w  # "Gou's calendar": Gou
         key = w[0].isdigit() or any(part.lower() in strong for part in re.findall(r"\w+", w))
-        capital = key and w[:1].isupper() and len(w) >= 3
-        if key and len(w) >= 3:
+        capital = key and w[:1].isupper() and len(w) >= NAME_CHARS
+        if key and len(w) >= NAME_CHARS:
             if capital and joined:
                 runs[-1].append(w)
             else:
@@ -256,4 +263,4 @@ def span_lost_the_answer(answer: str, span: str) -> bool:
     if not content_terms(span):
         return True
     said, kept = support_tokens(answer), support_tokens(span)
-    return len(said) <= 3 and _has_number(said) and not _has_number(kept)
+    return len(said) <= SHORT_ANSWER and _has_number(said) and not _has_number(kept)

@@ -26,6 +26,8 @@ from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT
 from .validate import check_input
 
+PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
+
 
 class QA:
     def __init__(self, index_dir: str | Path | None = None, settings: Settings | None = None, store: IndexStore | None = None):
@@ -58,7 +60,7 @@ class QA:
         t0 = time.time()
         s = self.settings.with_(**overrides)
         q, history = check_input(question, history, s)  # BadQuestion (a ValueError) before any work
-        turn = Turn(question=q, standalone=standalone_question(q, history), settings=s, articles=self._articles)
+        turn = Turn(question=q, standalone=standalone_question(q, history, s), settings=s, articles=self._articles)
         turn.trace.kind = question_kind(q)
         self._retrieve(turn)
         gen = make_generator(s.generator)
@@ -98,14 +100,12 @@ class QA:
         if not turn.hits or turn.trace.relevance < s.min_relevance:
             return
         # what the prompt costs without passages (instructions or examples, the question), and the answer
-        overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind)) + 16
+        overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind)) + PROMPT_SLACK_TOKENS
         room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
-        budget = max(64, min(s.context_tokens, room))
+        budget = max(s.min_context_tokens, min(s.context_tokens, room))
         encode, count = self.store.embedder.encode, gen.count_tokens
-        if s.evidence == "sentences":
-            turn.passages = select_evidence(turn.standalone, turn.hits, encode, count, budget)
-        else:
-            turn.passages = reading_passages(turn.standalone, turn.hits, encode, count, budget, s.read_passages)
+        pick = select_evidence if s.evidence == "sentences" else reading_passages
+        turn.passages = pick(turn.standalone, turn.hits, encode, count, budget, s)
 
     def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
         """Stream the model's answer into turn.raw; its probabilities go to the trace."""

@@ -1,23 +1,78 @@
-"""Answering settings: every weight, depth and threshold lives here, not buried in code."""
+"""Answering settings in one place: `Settings` (every weight, depth, threshold and limit of an
+answer, each with its reason), the readers offered, and `Env` (the environment variables the qa
+package reads, read once, at the first use; the index's, $QA_CACHE_DIR among them, are in
+index/config.py)."""
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field, fields, replace
+from typing import Mapping
 
+from index.config import env_int, env_str
 from index.records import Filters  # noqa: F401 - plain data owned by the index (the store makes the query); re-exported
 
-from .generators.factory import DEFAULT_GENERATOR
+DEFAULT_GENERATOR = "qwen2.5-0.5b"  # measured best reader here: docs/decisions.md
+GENERATORS = (DEFAULT_GENERATOR, "gemma3-270m", "smollm2-135m")  # the packaged readers the page offers
+
+
+@dataclass(frozen=True)
+class Env:
+    """The environment variables of the qa package (None: not set)."""
+
+    generator: str | None = None  # QA_GENERATOR: the default reader (Settings.generator): a name, a .gguf file or a model folder
+    generator_runtime: str | None = None  # QA_GENERATOR_RUNTIME: openvino, llama.cpp or transformers instead of the measured choice
+    max_context: int = 4096  # QA_MAX_CONTEXT: the reader's context in tokens (prompts never need more; a smaller KV cache is faster)
+    threads: int | None = None  # QA_THREADS: the reader's threads (else every core this process may use)
+    ov_precision: str | None = None  # QA_OV_PRECISION: OpenVINO's inference precision, e.g. f32 (else bf16 where the CPU has it)
+
+
+def read_env(environ: Mapping[str, str] | None = None) -> Env:
+    e = os.environ if environ is None else environ
+    max_context, threads = env_int(e, "QA_MAX_CONTEXT", strict=True), env_int(e, "QA_THREADS", strict=True)
+    return Env(
+        generator=env_str(e, "QA_GENERATOR"),
+        generator_runtime=env_str(e, "QA_GENERATOR_RUNTIME"),
+        max_context=Env.max_context if max_context is None else max_context,
+        threads=None if threads is None else max(1, threads),
+        ov_precision=env_str(e, "QA_OV_PRECISION"),
+    )
+
+
+_ENV: Env | None = None
+
+
+def env() -> Env:
+    """The qa package's environment, read at the first call."""
+    global _ENV
+    if _ENV is None:
+        _ENV = read_env()
+    return _ENV
+
+
+def reload_env() -> Env:
+    """Read the environment again (a test, or a benchmark child that sets a variable first)."""
+    global _ENV
+    _ENV = read_env()
+    return _ENV
+
+
+def _ranged(default, low, high):
+    """A field whose value a control offers within [low, high] (the page's slider, the /ask API)."""
+    return field(default=default, metadata={"range": (low, high)})
 
 
 @dataclass(frozen=True)
 class Settings:
-    k: int = 5  # passages given to the answerer / shown as sources
+    """How a question is answered. Each default is documented once, here, beside its field."""
+
+    k: int = _ranged(5, 1, 10)  # passages given to the answerer / shown as sources (the reader reads only the first few)
     dense_depth: int = 50  # candidates from FAISS
     lexical_depth: int = 50  # candidates from BM25
     rrf_k: int = 60  # reciprocal rank fusion constant
-    dense_weight: float = 1.0
+    dense_weight: float = 1.0  # each stage's weight in the fusion: equal, neither ranking is trusted more
     lexical_weight: float = 1.0
-    rerank: bool = True
+    rerank: bool = True  # rescore the fused candidates (off: the fused order stands)
     rerank_depth: int = 30  # fused candidates the reranker rescores
     rerank_dense: float = 1.0  # reranker weights: cosine similarity of question and chunk,
     rerank_terms: float = 0.5  # share of question terms (names/numbers double) in the chunk,
@@ -26,14 +81,18 @@ class Settings:
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
     sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)
-    generator: str = os.environ.get("QA_GENERATOR", DEFAULT_GENERATOR)  # the local reader (qa.generators)
+    generator: str = field(default_factory=lambda: env().generator or DEFAULT_GENERATOR)  # the local reader (qa.generators); $QA_GENERATOR
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
-    max_new_tokens: int = 24  # a factoid answer is a short span
+    evidence_sentences: int = 8  # at most this many sentences ("sentences" evidence, or chunks over the token budget)
+    evidence_terms: float = 0.5  # a sentence's score there: cosine + this x its question-term coverage,
+    evidence_rank_penalty: float = 0.03  # minus this per rank of its chunk (a better chunk's sentence wins a near-tie)
+    max_new_tokens: int = _ranged(24, 8, 256)  # a factoid answer is a short span
     explain_new_tokens: int = 64  # an explanation is one or two sentences
     answer_seconds: float = 20.0  # generation stops here, whatever the input: no request holds the model longer
     context_tokens: int = 900  # generator tokens of evidence in the prompt
+    min_context_tokens: int = 64  # but at least this many, even when the reader's context leaves less room
     min_relevance: float = 1.0  # decline without calling the model below this relevance of the best passage (reranker score)
     min_support: float = 0.3  # decline below this match (token F1) of the answer to its best evidence span
     check_negation: bool = True  # decline a negated question whose supporting sentence is not negated
@@ -47,8 +106,26 @@ class Settings:
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room
     max_history_turns: int = 20  # only the last turns of a chat are kept (a follow-up leans on the latest one)
     max_history_chars: int = 1000  # each kept history message is cut to this many characters (not an error)
+    follow_up_words: int = 3  # a question of at most this many words leans on the previous turn (as pronouns and "and ..." do)
+    follow_up_chars: int = 200  # the follow-up rewrite reads at most this much of the previous question and of its answer
     filters: Filters = field(default_factory=Filters)
 
     def with_(self, **kw) -> "Settings":
-        names = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in kw.items() if k in names and v is not None})
+        """A copy with the given fields changed; a None value keeps the field as it is (an option
+        not given). An unknown name is an error (TypeError naming it and the fields), never ignored."""
+        names = [f.name for f in fields(self)]
+        unknown = [k for k in kw if k not in names]
+        if unknown:
+            raise TypeError(f"unknown setting {', '.join(map(repr, unknown))}{_did_you_mean(unknown[0], names)}; "
+                            f"the settings are {', '.join(names)}")
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def field_range(name: str) -> tuple:
+    """(low, high) of a Settings field a control offers (the page's sliders, the /ask API's k)."""
+    return next(f for f in fields(Settings) if f.name == name).metadata["range"]

@@ -10,8 +10,12 @@ import numpy as np
 
 from index.chunking import split_sentences
 
+from .config import Settings
 from .records import Hit
 from .retriever import sentence_scores
+
+SENTENCE_TOKENS = 2  # what joining a picked sentence to the others costs on top of its own tokens
+PASSAGE_TOKENS = 4  # what a whole passage costs on top of its text (its number and separators)
 
 # Text in an article that addresses the model is data, not an instruction: such sentences are
 # never put in front of the model.
@@ -67,41 +71,57 @@ def select_evidence(
     embed: Callable[[list[str]], np.ndarray],
     count_tokens: Callable[[str], int],
     budget_tokens: int,
-    max_sentences: int = 8,
+    s: Settings | None = None,
 ) -> list[Passage]:
     """Score every sentence of the hits (embedding similarity + term overlap + the hit's rank),
-    keep the best within the budget, and group them into numbered passages (hit order, sentence
-    order inside each hit)."""
-    sents, seen = [], set()
-    for h in hits:
-        for s in clean_sentences(h):
-            # overlapping chunks repeat sentences: keep each document sentence once
-            if (h.doc_id, s.start) not in seen:
-                seen.add((h.doc_id, s.start))
-                sents.append(s)
+    keep the best within the budget (at most s.evidence_sentences), and group them into numbered
+    passages (hit order, sentence order inside each hit)."""
+    s = s or Settings()
+    sents = _distinct_sentences(hits)
     if not sents:
         return []
-    scores = sentence_scores(question, embed([question])[0], [s.text for s in sents], embed)
+    scores = sentence_scores(question, embed([question])[0], [x.text for x in sents], embed, s.evidence_terms)
     rank_of = {h.chunk_id: r for r, h in enumerate(hits)}
-    for s, sc in zip(sents, scores):
-        s.score = float(sc) - 0.03 * rank_of[s.hit.chunk_id]
+    for x, sc in zip(sents, scores):
+        x.score = float(sc) - s.evidence_rank_penalty * rank_of[x.hit.chunk_id]
+    return _group(hits, _best_within(sents, count_tokens, budget_tokens, s.evidence_sentences))
+
+
+def _distinct_sentences(hits: list[Hit]) -> list[Sentence]:
+    """The hits' clean sentences; overlapping chunks repeat sentences: each document sentence once."""
+    sents, seen = [], set()
+    for h in hits:
+        for x in clean_sentences(h):
+            if (h.doc_id, x.start) not in seen:
+                seen.add((h.doc_id, x.start))
+                sents.append(x)
+    return sents
+
+
+def _best_within(sents: list[Sentence], count_tokens: Callable[[str], int], budget_tokens: int, most: int) -> list[Sentence]:
+    """The best-scored sentences that fit the budget, at most `most`."""
     chosen: list[Sentence] = []
     used = 0
-    for s in sorted(sents, key=lambda s: -s.score):
-        n = count_tokens(s.text) + 2
+    for x in sorted(sents, key=lambda x: -x.score):
+        n = count_tokens(x.text) + SENTENCE_TOKENS
         if used + n > budget_tokens:
             continue
-        chosen.append(s)
+        chosen.append(x)
         used += n
-        if len(chosen) >= max_sentences:
+        if len(chosen) >= most:
             break
+    return chosen
+
+
+def _group(hits: list[Hit], chosen: list[Sentence]) -> list[Passage]:
+    """One numbered passage per hit holding chosen sentences (in document order), best passage first."""
     passages: list[Passage] = []
     for h in hits:
-        mine = sorted((s for s in chosen if s.hit.chunk_id == h.chunk_id), key=lambda s: s.start)
+        mine = sorted((x for x in chosen if x.hit.chunk_id == h.chunk_id), key=lambda x: x.start)
         if mine:
             passages.append(Passage(number=len(passages) + 1, hit=h, sentences=mine))
     # best passage first: the small model copies most reliably from what it reads first
-    passages.sort(key=lambda p: -max(s.score for s in p.sentences))
+    passages.sort(key=lambda p: -max(x.score for x in p.sentences))
     for i, p in enumerate(passages, start=1):
         p.number = i
     return passages
@@ -113,23 +133,24 @@ def reading_passages(
     embed: Callable[[list[str]], np.ndarray],
     count_tokens: Callable[[str], int],
     budget_tokens: int,
-    n: int = 1,
+    s: Settings | None = None,
 ) -> list[Passage]:
-    """The best `n` retrieved chunks, whole (a tiny model reads coherent text far better than
-    picked sentences: measured F1 40 vs 10-22 on SQuAD), minus sentences that address the
-    model. Falls back to sentence selection when they do not fit the token budget."""
+    """The best s.read_passages retrieved chunks, whole (a tiny model reads coherent text far
+    better than picked sentences: measured F1 40 vs 10-22 on SQuAD), minus sentences that address
+    the model. Falls back to sentence selection when they do not fit the token budget."""
+    s = s or Settings()
     passages: list[Passage] = []
     used = 0
-    for h in hits[:n]:
+    for h in hits[: s.read_passages]:
         sents = clean_sentences(h)
         if not sents:
             continue
         p = Passage(number=len(passages) + 1, hit=h, sentences=sents)
-        cost = count_tokens(p.text) + 4
+        cost = count_tokens(p.text) + PASSAGE_TOKENS
         if used + cost > budget_tokens:
             break
         passages.append(p)
         used += cost
     if not passages:
-        return select_evidence(question, hits[:n], embed, count_tokens, budget_tokens)
+        return select_evidence(question, hits[: s.read_passages], embed, count_tokens, budget_tokens, s)
     return passages

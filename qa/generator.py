@@ -3,6 +3,3 @@ from .generators import (  # noqa: F401
     ALIASES, DEFAULT_GENERATOR, ChatTemplateError, GenerationStats, Generator, ModelFileError, gguf_path,
     make_generator,
 )
-from .generators.weights import cache_dir
-
-CACHE_DIR = cache_dir()

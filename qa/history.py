@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from .config import Settings
 from .text import is_decline, strip_markers
 
 _FOLLOW = re.compile(
@@ -11,27 +12,26 @@ _FOLLOW = re.compile(
 )
 
 
-PREVIOUS_CHARS = 200  # the rewrite reads at most this much of the previous question and of its answer
+def is_follow_up(question: str, s: Settings | None = None) -> bool:
+    return bool(_FOLLOW.search(question)) or len(question.split()) <= (s or Settings()).follow_up_words
 
 
-def is_follow_up(question: str) -> bool:
-    return bool(_FOLLOW.search(question)) or len(question.split()) <= 3
-
-
-def standalone_question(question: str, history: list[tuple[str, str]] | None) -> str:
+def standalone_question(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> str:
     """Retrieval query for a follow-up: the question plus the subject of the previous turn.
 
     The tiny local models rewrite poorly, so this is deterministic: when the question leans on
     earlier turns (pronouns, "and ...", very short), the previous user question and the key
-    words of its answer are appended as context for retrieval. Only the first PREVIOUS_CHARS
+    words of its answer are appended as context for retrieval. Only the first s.follow_up_chars
     characters of each are read: the retrieval question stays bounded, whatever the history holds.
     """
-    if not history or not is_follow_up(question):
+    s = s or Settings()
+    if not history or not is_follow_up(question, s):
         return question.strip()
     prev_q, prev_a = history[-1]
-    prev_q = (prev_q or "")[: 2 * PREVIOUS_CHARS].strip()[:PREVIOUS_CHARS]
-    prev_a = strip_markers((prev_a or "")[: 2 * PREVIOUS_CHARS])  # a slice, with room for the [n] markers it drops
+    n = s.follow_up_chars
+    prev_q = (prev_q or "")[: 2 * n].strip()[:n]
+    prev_a = strip_markers((prev_a or "")[: 2 * n])  # a slice, with room for the [n] markers it drops
     if is_decline(prev_a):
         prev_a = ""
-    extra = " ".join(x for x in (prev_q, prev_a.strip()[:PREVIOUS_CHARS]) if x)
+    extra = " ".join(x for x in (prev_q, prev_a.strip()[:n]) if x)
     return f"{question.strip()} ({extra})" if extra else question.strip()

@@ -1,6 +1,7 @@
 """Typed records passed between answering stages."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -72,3 +73,15 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     seconds: float = 0.0
     trace: Trace = field(default_factory=Trace)  # why it was answered or declined
+
+    def to_json(self) -> dict:
+        """The answer as JSON data (text, citations, declined, trace ...) without the raw retrieval
+        hits: what the page's /ask API and `python -m qa serve` both return."""
+        d = dataclasses.asdict(self)
+        d.pop("hits", None)
+        return d
+
+
+def answer_json(answer: Answer) -> dict:
+    """Answer.to_json() as a function (app.answer_json is this)."""
+    return answer.to_json()

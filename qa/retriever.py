@@ -16,6 +16,8 @@ from .config import Settings
 from .records import Hit
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+STRONG_WEIGHT = 2.0  # a name or number of the question counts this many times an ordinary term in term_coverage
+MIN_STEM = 4  # a suffix (-ing, -ed, -es, -s) is cut only when at least this many letters remain ("sing" stays)
 
 
 def content_terms(text: str) -> list[str]:
@@ -34,7 +36,7 @@ def key_terms(question: str) -> tuple[set[str], set[str]]:
 
 def _stem(t: str) -> str:
     for suf in ("ing", "ed", "es", "s"):
-        if len(t) > len(suf) + 3 and t.endswith(suf):
+        if len(t) - len(suf) >= MIN_STEM and t.endswith(suf):
             return t[: -len(suf)]
     return t
 
@@ -48,7 +50,7 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     have = {_stem(t) for t in content_terms(text)}
     total = got = 0.0
     for t in terms:
-        w = 2.0 if t in strong else 1.0
+        w = STRONG_WEIGHT if t in strong else 1.0
         total += w
         if _stem(t) in have:
             got += w
@@ -56,7 +58,7 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
 
 
 def sentence_scores(
-    question: str, qvec: np.ndarray, texts: list[str], encode: Callable[[list[str]], np.ndarray], term_weight: float = 0.5
+    question: str, qvec: np.ndarray, texts: list[str], encode: Callable[[list[str]], np.ndarray], term_weight: float
 ) -> np.ndarray:
     """How well each text (a sentence) answers the question: cosine to the question vector +
     term_weight x question-term coverage. The texts are embedded in one batch."""

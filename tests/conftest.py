@@ -42,3 +42,22 @@ def bbc_sample(tmp_path, bbc_dir) -> Path:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(bbc_dir / rel, out / rel)
     return out
+
+
+@pytest.fixture
+def set_env(monkeypatch):
+    """set_env(NAME="value", ...) for one test: index.config and qa.config read the environment once
+    per process, so they read it again now, and again after the test."""
+    from index import config as index_config
+    from qa import config as qa_config
+
+    def set_(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        index_config.reload_env()
+        qa_config.reload_env()
+
+    yield set_
+    monkeypatch.undo()
+    index_config.reload_env()
+    qa_config.reload_env()

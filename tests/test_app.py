@@ -15,7 +15,9 @@ import pytest
 
 import app
 from index import ingest, open_index
+from qa import DECLINE_TEXT, Settings
 from qa.records import Answer, Citation, Trace
+from qa.text import strip_markers
 
 from app_server import free_port, shared_server
 
@@ -282,14 +284,26 @@ def test_api_follow_up_uses_history(client, first_answer):
     hist = json.dumps([[q, first["text"]]])
     r = client.predict("Who ordered it?", hist, 3, api_name="/ask")
     assert r["question"] == "Who ordered it?"
-    assert r["standalone_question"] and r["standalone_question"] != "Who ordered it?"  # rewritten from history
-    assert r["declined"] or r["citations"]
+    # rewritten from history: the previous question and its answer without the [n] markers
+    assert r["standalone_question"] == f"Who ordered it? ({q} {strip_markers(first['text'])})"
+    assert not r["declined"] and r["text"] == f"{r['short_answer']} [1]"
+    assert [c["doc_id"] for c in r["citations"]] == ["home-office-rotherham-review.txt"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the follow-up's retrieval question carries the first answer's words, which "
+                   "pull in the passage quoting Sarah Champion rather than the one saying Theresa May ordered the review")
+def test_api_follow_up_finds_who_ordered_the_review(client, first_answer):
+    q, first = first_answer
+    r = client.predict("Who ordered it?", json.dumps([[q, first["text"]]]), 3, api_name="/ask")
+    assert "Theresa May" in r["short_answer"]
 
 
 @pytest.mark.slow
 def test_api_declines_off_topic_question(client):
     r = client.predict("What is the boiling point of tungsten on Mars?", "", 3, api_name="/ask")
-    assert r["declined"] and not r["citations"]
+    assert r["declined"] and r["citations"] == [] and r["text"] == DECLINE_TEXT
+    assert r["trace"]["declined_by"] == "relevance" and r["trace"]["declined_because"] == "no relevant passage"
 
 
 @pytest.mark.slow
@@ -298,8 +312,9 @@ def test_api_huge_history_is_bounded(client):
     from a bounded retrieval question."""
     q = "and how many votes?"
     r = client.predict(q, '[["' + "a" * 200000 + '","b"]]', 5, api_name="/ask")
-    assert set(r) >= {"text", "declined", "standalone_question"}
-    assert r["standalone_question"].startswith(q) and len(r["standalone_question"]) <= len(q) + 450, len(r["standalone_question"])
+    n = Settings().follow_up_chars  # the rewrite reads this much of the previous question
+    assert r["standalone_question"] == f"{q} ({'a' * n} b)"
+    assert r["declined"] and r["trace"]["declined_by"] == "relevance" and r["text"] == DECLINE_TEXT
 
 
 def test_api_too_long_question_gets_a_clear_message(client):

@@ -9,6 +9,8 @@ import pytest
 from index import IndexStore
 from qa import QA, Answer
 
+pytestmark = pytest.mark.slow  # every test here loads a reader (still part of `make test`)
+
 NEWS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "news"
 SEED = Path(__file__).resolve().parent.parent / "examples" / "articles"
 
@@ -113,11 +115,11 @@ def test_declines_when_the_evidence_never_names_whom_the_question_asks_about(qa)
     assert ans.declined and ans.citations == []
     assert ans.trace.missing == ["Kelly", "Holmes"]
     assert ans.trace.declined_because == "the passage found never mentions Kelly, Holmes"
-    # with the check off the McIlroy passage reaches the reader, which may answer from it or say
-    # it does not answer: either way it is the check that declined above, before the model
+    # with the check off the McIlroy passage reaches the reader, which answers from it, wrongly:
+    # McIlroy's coach for Kelly Holmes's. It is the check that declined above, before the model
     loose = qa.ask(q, check_names=False)
-    assert loose.trace.declined_by != "names" and loose.trace.raw
-    assert loose.declined or loose.citations[0].doc_id == "bbc/sport-014.txt"
+    assert not loose.declined and loose.trace.declined_by == "" and loose.trace.raw == "Tony Lester"
+    assert loose.text == "Tony Lester [1]" and [c.doc_id for c in loose.citations] == ["bbc/sport-014.txt"]
 
 
 def test_declines_a_negated_question_the_evidence_answers_only_positively(qa):
@@ -145,8 +147,9 @@ def test_full_names_the_article_shortens_and_answers_that_repeat_the_question(tm
     ans = qa.ask("How many jobs did Delta Air Lines cut worldwide as part of its drive to slash costs?")
     assert not ans.declined and ans.short_answer == "6,900", ans
     assert ans.citations[0].doc_id == "business-395.txt"
-    # Gemma's first answer is "Chelsea", which the question already says: it is asked once more
+    # Gemma's first answer is "Chelsea", which the question already says: it is asked once more,
+    # answers "Arsenal", which the question says too, and the answer is declined
     ans = qa.ask("Which team did Chelsea beat a day before Arsenal played Newcastle, in a win Mourinho admitted was lucky?",
                  generator="gemma3-270m")
-    assert ans.trace.repeated == "Chelsea"
-    assert ans.declined or "Chelsea" not in ans.short_answer
+    assert ans.trace.repeated == "Chelsea" and ans.trace.raw == "Arsenal"
+    assert ans.declined and ans.trace.declined_by == "repeats" and ans.citations == []

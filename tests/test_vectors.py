@@ -142,8 +142,8 @@ def test_auto_switches_past_threshold():
     assert vi.search(x[1234], 1)[0][0] == 1234
 
 
-def test_auto_threshold_from_environment(monkeypatch):
-    monkeypatch.setenv("QA_VECTOR_AUTO_THRESHOLD", "100")
+def test_auto_threshold_from_environment(set_env):
+    set_env(QA_VECTOR_AUTO_THRESHOLD="100")
     vi = make_vector_index(DIM, "auto")
     assert vi.auto_threshold == 100
     vi.add(np.arange(150), clustered_vectors(150, DIM, seed=5))
@@ -173,11 +173,11 @@ def test_ivf_retrains_as_it_grows():
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
-def test_store_reconciles_every_kind(kind, tmp_path, monkeypatch):
+def test_store_reconciles_every_kind(kind, tmp_path, set_env):
     """The store's FAISS file is a cache of SQLite: stale or missing files are repaired on open."""
     from index import Document, IndexStore
 
-    monkeypatch.setenv("QA_VECTOR_IVF_MIN", "4")  # let the inverted file engage on a handful of chunks
+    set_env(QA_VECTOR_IVF_MIN="4")  # let the inverted file engage on a handful of chunks
     # six stories on six unrelated subjects (not six copies of one template): the query below is one
     # of d3's own sentences, and no other story is anywhere near it
     stories = [

@@ -18,9 +18,9 @@ then opened from there. A new runtime is a Runtime subclass in a file of its own
 """
 from __future__ import annotations
 
-import os
 import threading
 
+from ..config import env
 from .base import CALIBRATION_FILE, CHECK_TEXTS, DEFAULT_EMBEDDER, Runtime, cache_dir, calibration_texts, convertible, resolve_model_path
 from .encoder import BATCH_TOKENS, Embedder
 from .onnx_runtime import OnnxInt8Runtime, OnnxRuntime, export_onnx
@@ -37,7 +37,7 @@ _CACHE_LOCK = threading.Lock()
 
 def make_embedder(name: str = DEFAULT_EMBEDDER, backend: str | None = None) -> Embedder:
     """Factory with a process-wide cache: the model loads once and is shared."""
-    key = (name or DEFAULT_EMBEDDER, (backend or os.environ.get("QA_EMBED_BACKEND") or "auto").lower())
+    key = (name or DEFAULT_EMBEDDER, (backend or env().embed_backend or "auto").lower())
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = Embedder(key[0], backend=key[1])

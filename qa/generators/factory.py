@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from pathlib import Path
 
+from ..config import DEFAULT_GENERATOR, env
 from .base import Generator
 from .weights import PACKAGED, gguf_path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GENERATOR = "qwen2.5-0.5b"  # measured best reader here: docs/decisions.md
 ALIASES = {
     "gemma": "gemma3-270m", "gemma3": "gemma3-270m", "gemma3-270m": "gemma3-270m",
     "smollm2": "smollm2-135m", "smollm2-135m": "smollm2-135m", "smollm": "smollm2-135m",
@@ -114,7 +113,7 @@ def build(name: str, fmt: str, runtime: str, **kw) -> Generator:
             try:
                 return build(name, fmt, rt, **kw)
             except Exception as exc:  # a tensor type or file it cannot read
-                log.info("%s cannot run %s (%s); trying the next runtime", rt, name, exc)
+                log.warning("%s cannot run %s (%s); trying the next runtime", rt, name, exc)
         return build(name, fmt, last, **kw)
     raise ValueError(f"unknown runtime '{runtime}' (auto, openvino, llama.cpp, transformers)")
 
@@ -126,7 +125,7 @@ _BUILD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 
 def make_generator(name: str | None = None, runtime: str | None = None) -> Generator:
     """The shared generator for (name, runtime): each model loads once per process."""
-    rt = RUNTIMES.get((runtime or os.environ.get("QA_GENERATOR_RUNTIME") or "auto").lower())
+    rt = RUNTIMES.get((runtime or env().generator_runtime or "auto").lower())
     if rt is None:
         raise ValueError(f"unknown runtime '{runtime}' (auto, openvino, llama.cpp, transformers)")
     key_name, fmt = canonical(name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MAX_CONTEXT, Generator, default_threads
+from .base import Generator, default_threads, max_context
 from .weights import cache_dir
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class HFGenerator(Generator):
         params = inspect.signature(self.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         trained = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
-        self.context_length = min(trained, MAX_CONTEXT)
+        self.context_length = min(trained, max_context())
         eos = self.model.generation_config.eos_token_id if self.model.generation_config else None
         for e in (eos if isinstance(eos, list) else [eos]):
             if e is not None:

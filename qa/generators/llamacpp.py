@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MAX_CONTEXT, Generator, default_threads
+from .base import Generator, default_threads, max_context
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class LlamaCppGenerator(Generator):
         with suppress_stdout_stderr(disable=False):  # llama.cpp's own load messages
             self.llm = Llama(
                 model_path=str(path),
-                n_ctx=n_ctx or MAX_CONTEXT,
+                n_ctx=n_ctx or max_context(),
                 n_batch=n_batch,
                 n_ubatch=n_batch,
                 n_threads=threads,

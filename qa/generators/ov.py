@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MAX_CONTEXT, Generator, default_threads
+from ..config import env
+from .base import Generator, default_threads, max_context
 from .weights import cache_dir, gguf_architecture
 
 log = logging.getLogger(__name__)
@@ -170,14 +171,14 @@ class OpenVINOGenerator(Generator):
         model = core.read_model(str(folder / "openvino_model.xml"))
         _last_token_logits(model)
         config = {"INFERENCE_NUM_THREADS": threads or default_threads(), "PERFORMANCE_HINT": "LATENCY"}
-        if os.environ.get("QA_OV_PRECISION"):  # e.g. f32: OpenVINO computes in bf16 where the CPU has it (faster)
-            config["INFERENCE_PRECISION_HINT"] = os.environ["QA_OV_PRECISION"]
+        if env().ov_precision:  # e.g. f32: OpenVINO computes in bf16 where the CPU has it (faster)
+            config["INFERENCE_PRECISION_HINT"] = env().ov_precision
         self._compiled = core.compile_model(model, "CPU", config)
         self._req = self._compiled.create_infer_request()
         self.tokenizer = ov_genai.Tokenizer(str(folder))
         self.path = path
         self.folder = folder
-        self.context_length = min(int(info["context_length"]), MAX_CONTEXT)
+        self.context_length = min(int(info["context_length"]), max_context())
         self.eos_ids = set(info["eos_ids"])
         self.bos_id = info["bos_id"]
         self._template = info.get("chat_template") or None

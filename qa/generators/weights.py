@@ -16,11 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.config import cache_dir  # noqa: F401 - $QA_CACHE_DIR: one cache folder for the embedder and the readers
+
 log = logging.getLogger(__name__)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "newsqa")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""Index settings in one place: what a new index is built with (stored with it, in its meta table,
+and kept for its life) and the environment variables the index package reads (read once, at the
+first use; `reload_env` reads them again)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Chosen when an index is created; an existing index keeps its own (IndexStore reads them back)."""
+
+    chunk_tokens: int = 200  # max embedder tokens per chunk, title included: a few sentences, well under MiniLM's 256
+    overlap: int = 1  # sentences consecutive chunks share, so an answer across a boundary is whole in one of them
+    vector_kind: str = "auto"  # FAISS index: exact until it is large, then IVF (index/vectors/ivf.py)
+
+
+DEFAULTS = IndexSettings()
+CHUNK_TOKENS = DEFAULTS.chunk_tokens
+
+
+@dataclass(frozen=True)
+class IndexEnv:
+    """The environment variables of the index package (None: not set)."""
+
+    index_dir: str | None = None  # QA_INDEX_DIR: the default index folder (else indexes/default)
+    cache_dir: str | None = None  # QA_CACHE_DIR: converted models and measured choices, the readers' too (else ~/.cache/newsqa)
+    embed_backend: str | None = None  # QA_EMBED_BACKEND: the embedder runtime (torch, onnx, onnx-int8, openvino-int8) instead of the measured or recorded one
+    embed_threads: int | None = None  # QA_EMBED_THREADS: the embedder's threads (else every core); a Ray embedding actor gets its share
+    vector_ivf_min: int | None = None  # QA_VECTOR_IVF_MIN: vectors before an "ivf" index trains (else ivf.IVF_MIN)
+    vector_auto_threshold: int | None = None  # QA_VECTOR_AUTO_THRESHOLD: vectors an "auto" index keeps exact (else ivf.AUTO_THRESHOLD)
+    vector_mmap: bool | None = None  # QA_VECTOR_MMAP: 1 always memory-maps IVF files, 0 never (else past ivf.MMAP_BYTES)
+
+
+def env_str(environ: Mapping[str, str], name: str) -> str | None:
+    """The variable's value; None when unset or empty."""
+    return environ.get(name) or None
+
+
+def env_int(environ: Mapping[str, str], name: str, strict: bool = False) -> int | None:
+    """The variable as a whole number; None when unset, or (unless strict) not a number."""
+    value = env_str(environ, name)
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        if strict:
+            raise ValueError(f"${name} must be a whole number (got {value!r})") from None
+        return None
+
+
+def read_env(environ: Mapping[str, str] | None = None) -> IndexEnv:
+    e = os.environ if environ is None else environ
+    threads, mmap = (env_str(e, "QA_EMBED_THREADS") or "").strip(), env_str(e, "QA_VECTOR_MMAP")
+    return IndexEnv(
+        index_dir=env_str(e, "QA_INDEX_DIR"),
+        cache_dir=env_str(e, "QA_CACHE_DIR"),
+        embed_backend=env_str(e, "QA_EMBED_BACKEND"),
+        embed_threads=int(threads) if threads.isdigit() else None,
+        vector_ivf_min=env_int(e, "QA_VECTOR_IVF_MIN"),
+        vector_auto_threshold=env_int(e, "QA_VECTOR_AUTO_THRESHOLD"),
+        vector_mmap={"1": True, "0": False}.get(mmap or ""),
+    )
+
+
+_ENV: IndexEnv | None = None
+
+
+def env() -> IndexEnv:
+    """The index package's environment, read at the first call."""
+    global _ENV
+    if _ENV is None:
+        _ENV = read_env()
+    return _ENV
+
+
+def cache_dir() -> Path:
+    """Where converted models and measured choices are kept ($QA_CACHE_DIR, else ~/.cache/newsqa)."""
+    return Path(env().cache_dir or Path.home() / ".cache" / "newsqa")
+
+
+def reload_env(**changes) -> IndexEnv:
+    """Read the environment again (a test that sets a variable), then apply `changes` (a Ray
+    worker given its share of the CPUs: embed_threads=n)."""
+    global _ENV
+    _ENV = replace(read_env(), **changes)
+    return _ENV
