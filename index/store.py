@@ -262,20 +262,28 @@ class IndexStore:
                 v = np.asarray(v, dtype=np.float32)
                 if v.ndim != 2 or len(v) != len(cs) or (dim and v.shape[1] != dim) or any(c.doc_id != d.doc_id for c in cs):
                     raise ValueError(f"embedded document '{d.doc_id}' does not fit index {self.path}: {len(cs)} chunks, vectors {v.shape}, index dim {dim or '?'}")
-                if d.doc_id in per_doc:
-                    report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
+                new = self._triage(d, per_doc, report)
+                if new is None:
                     continue
-                h = content_hash(d)
-                row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
-                if row and row[0] == h:
-                    report.unchanged.append(d.doc_id)
-                    continue
-                todo.append((d, h))
+                todo.append((d, new[0]))
                 per_doc[d.doc_id] = cs
                 vecs.append(v)
         if todo:
             self._commit(_Batch(todo, per_doc), np.concatenate(vecs), report, save)
         return report
+
+    def _triage(self, d: Document, seen, report: AddReport) -> tuple[str, tuple | None] | None:
+        """(content hash, stored row or None) for a document to write; None, reported, for a second
+        copy of an id in one add (`seen`: the ids met so far) or an unchanged document. Under the lock."""
+        if d.doc_id in seen:
+            report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
+            return None
+        h = content_hash(d)
+        row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
+        if row and row[0] == h:
+            report.unchanged.append(d.doc_id)
+            return None
+        return h, row
 
     def _prepare(self, docs: list[Document], report: AddReport) -> _Batch | None:
         """Skip unchanged documents and chunk the rest (no model call, no write)."""
@@ -283,15 +291,11 @@ class IndexStore:
         in_batch: set[str] = set()
         with self._lock:
             for d in docs:
-                if d.doc_id in in_batch:
-                    report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
-                    continue
+                new = self._triage(d, in_batch, report)
                 in_batch.add(d.doc_id)
-                h = content_hash(d)
-                row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
-                if row and row[0] == h:
-                    report.unchanged.append(d.doc_id)
+                if new is None:
                     continue
+                h, row = new
                 todo.append((d, h))
                 if row:  # an edited article: its unchanged passages keep their stored vectors
                     old = self.conn.execute("SELECT title, text, vector FROM chunks WHERE doc_id=?", (d.doc_id,)).fetchall()
