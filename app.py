@@ -30,7 +30,8 @@ import index  # noqa: E402
 from index import ingest  # noqa: E402
 from index.config import env as index_env  # noqa: E402
 from qa import QA, BadQuestion, Filters, Settings, answer_json, bound_history  # noqa: E402
-from qa.access import LOOPBACK, parse_auth  # noqa: E402  (one rule for every server here)
+from index.filtering import checked  # noqa: E402
+from qa.access import parse_auth, refuse_bind  # noqa: E402  (one rule for every server here)
 from qa import check_question as qa_check_question  # noqa: E402
 from qa.config import GENERATORS, field_range  # noqa: E402
 
@@ -43,7 +44,6 @@ TOKENS_STEP = 8  # the answer-length slider moves in steps of this many tokens
 # waits in Gradio's queue, which shows its place ("queue: 2/3") on the page, instead of waiting
 # silently inside the model; the answer deadline (Settings.answer_seconds) starts when its turn does.
 CHAT_CONCURRENCY = 1
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~$])")
 
@@ -172,14 +172,17 @@ def chat_messages(pairs: list, pending: str | None = None, partial: str = "", la
 
 # ---- input checking --------------------------------------------------------------------------
 def make_filters(source: str | None, title: str | None, date_from: str | None, date_to: str | None) -> Filters:
-    for label, d in (("Date from", date_from), ("Date to", date_to)):
-        if d and not _DATE.match(d.strip()):
-            raise gr.Error(f"{label} must look like 2024, 2024-05 or 2024-05-31 (got {d!r})")
+    """The page's filter fields as Filters, checked by the store's own rules (a clear message at once)."""
     clean = lambda s: (str(s).strip() or None) if s else None  # noqa: E731
     src = clean(source)
     if src in ("(any)",):
         src = None
-    return Filters(source=src, title=clean(title), date_from=clean(date_from), date_to=clean(date_to))
+    f = Filters(source=src, title=clean(title), date_from=clean(date_from), date_to=clean(date_to))
+    try:
+        checked(f)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
+    return f
 
 
 def parse_history(history, settings: Settings | None = None) -> list[tuple[str, str]]:
@@ -489,12 +492,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.host not in LOOPBACK and auth is None:
-        print(
-            f"error: refusing to serve on {args.host} without a password. Set QA_AUTH=user:password "
-            "(or serve on 127.0.0.1, the default).",
-            file=sys.stderr,
-        )
+    why = refuse_bind(args.host, auth)
+    if why:
+        print(f"error: {why}", file=sys.stderr)
         return 2
     try:
         if args.index_dir is None and not index_env().index_dir:

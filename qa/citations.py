@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from index.lexical import STOPWORDS
 
 from .evidence import Passage, Sentence
-from .prompt import addresses_the_model
 from .records import Citation
 from .retriever import sentence_scores
 from .text import strip_markers
@@ -200,12 +199,11 @@ def best_sentences(
 ) -> list[Support]:
     """The n evidence sentences that best answer the question by their own words (cosine to the
     question + term_weight x question-term coverage, as the reranker scores a sentence), leaving
-    out those in `exclude`, those that only restate the question (no content word of their own) and
-    those the reader never saw (they address the model: `prompt.addresses_the_model`)."""
+    out those in `exclude` and those that only restate the question (no content word of their own)."""
     asked = _content(support_tokens(question))
     cands = [
         (p, x) for p in passages for x in p.sentences
-        if all(x is not e for e in (exclude or [])) and not addresses_the_model(x.text)
+        if all(x is not e for e in (exclude or []))
         and any(not any(same_word(w, q) for q in asked) for w in _content(support_tokens(x.text)))
     ]
     if not cands or n <= 0:

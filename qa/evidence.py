@@ -3,6 +3,7 @@ number them as passages, within a token budget of the generator's context."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,8 +28,40 @@ _INJECTION = re.compile(
 )
 
 
+_AI = (
+    r"(?:ai|a\.i\.|artificial intelligence|assistants?|chat ?bots?|bots?|language models?|llms?|gpts?|models?"
+    r"|ai (?:systems?|models?|assistants?|readers?|tools?|agents?))"
+)
+# what an article says *to* a model instead of to its readers (checked on each sentence, and titles)
+_TO_THE_MODEL = re.compile(
+    "|".join([
+        rf"\b(?:note|message|notice|reminder|instructions?|update|warning|memo)s?\s+(?:for|to)\s+(?:all\s+|any\s+|the\s+)?{_AI}\b",
+        rf"\b(?:dear|hey|hi|hello|attention|calling all)\s+(?:the\s+)?{_AI}\b",
+        rf"\bif you are an?\s+{_AI}\b",
+        rf"\b{_AI}\s+(?:reading|processing|parsing|summari[sz]ing)\s+(?:this|these)\b",
+        rf"\b{_AI}\s+(?:must|should|shall|are to|is to|need to|needs to|have to|has to)\s+(?:always\s+|only\s+|now\s+)?"
+        r"(?:answer|reply|respond|say|output|tell|state|write|print|ignore|disregard)\b",
+        r"\b(?:forget|ignore|disregard|override)\s+(?:all\s+|any\s+)?(?:your|previous|prior|earlier|above|the above|the previous)\b",
+        r"\b(?:tell|inform|remind)\s+(?:your|the)\s+users?\b|\byour\s+(?:rules|instructions|guidelines|system prompt|programming)\b",
+        r"\bsystem\s+(?:override|prompt|message)\b|\byou are now\b|\byou are (?:a|an|the)\s+(?:ai|assistant|chatbot|language model)\b",
+        r"\b(?:your|the) (?:only|real|new) (?:task|job|instructions?)\b",
+        r"(?:^|\n)\s*(?:system|user|assistant|human|model)\s*:",  # a fake chat turn's role label
+        r"\[/?INST\]|<</?SYS>>|[\"']role[\"']\s*:|<\|[^|<>\n]{1,40}\|>|<(?:start|end)_of_turn>",  # chat markup
+        r"\bquestion\s*:.*\banswer\s*:",  # a fake worked example (the completion style's format)
+    ]),
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+
+
+def visible(text: str) -> str:
+    """Without invisible format characters (zero-width spaces, bidi controls ...) that split words apart."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def looks_like_injection(sentence: str) -> bool:
-    return bool(_INJECTION.search(sentence))
+    """True for article text that speaks to an AI reader (or fakes a chat turn) instead of reporting."""
+    t = visible(sentence)
+    return bool(_INJECTION.search(t) or _TO_THE_MODEL.search(t))
 
 
 @dataclass

@@ -13,15 +13,15 @@ and it cannot break out of them: `as_data` turns every < and > of article text (
 the question into look-alikes, so no text can close a <passage>, open a new one or spell a chat
 template's turn tokens (<|im_start|>, <start_of_turn> ...: the tokenizers would read them as the
 real thing), and drops invisible format characters. Sentences that address the model rather than
-the reader (evidence.looks_like_injection; here also notes "for assistants", fake role labels and
-chat markup, "forget your rules" ...) are left out of what it reads (`addresses_the_model`).
+the reader ("note for assistants", fake role labels and chat markup, "forget your rules" ...:
+evidence.looks_like_injection) never become evidence, so the reader never reads them and nothing
+cites them.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from .evidence import Passage, looks_like_injection
+from .evidence import Passage, looks_like_injection, visible
 
 UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the passages do not answer
 
@@ -59,54 +59,18 @@ ASK = {
 }
 
 
-_AI = (
-    r"(?:ai|a\.i\.|artificial intelligence|assistants?|chat ?bots?|bots?|language models?|llms?|gpts?|models?"
-    r"|ai (?:systems?|models?|assistants?|readers?|tools?|agents?))"
-)
-# what an article says *to* a model instead of to its readers (checked on each sentence, and titles)
-_TO_THE_MODEL = re.compile(
-    "|".join([
-        rf"\b(?:note|message|notice|reminder|instructions?|update|warning|memo)s?\s+(?:for|to)\s+(?:all\s+|any\s+|the\s+)?{_AI}\b",
-        rf"\b(?:dear|hey|hi|hello|attention|calling all)\s+(?:the\s+)?{_AI}\b",
-        rf"\bif you are an?\s+{_AI}\b",
-        rf"\b{_AI}\s+(?:reading|processing|parsing|summari[sz]ing)\s+(?:this|these)\b",
-        rf"\b{_AI}\s+(?:must|should|shall|are to|is to|need to|needs to|have to|has to)\s+(?:always\s+|only\s+|now\s+)?"
-        r"(?:answer|reply|respond|say|output|tell|state|write|print|ignore|disregard)\b",
-        r"\b(?:forget|ignore|disregard|override)\s+(?:all\s+|any\s+)?(?:your|previous|prior|earlier|above|the above|the previous)\b",
-        r"\b(?:tell|inform|remind)\s+(?:your|the)\s+users?\b|\byour\s+(?:rules|instructions|guidelines|system prompt|programming)\b",
-        r"\bsystem\s+(?:override|prompt|message)\b|\byou are now\b|\byou are (?:a|an|the)\s+(?:ai|assistant|chatbot|language model)\b",
-        r"\b(?:your|the) (?:only|real|new) (?:task|job|instructions?)\b",
-        r"(?:^|\n)\s*(?:system|user|assistant|human|model)\s*:",  # a fake chat turn's role label
-        r"\[/?INST\]|<</?SYS>>|[\"']role[\"']\s*:|<\|[^|<>\n]{1,40}\|>|<(?:start|end)_of_turn>",  # chat markup
-        r"\bquestion\s*:.*\banswer\s*:",  # a fake worked example (the completion style's format)
-    ]),
-    re.IGNORECASE | re.MULTILINE | re.DOTALL,
-)
 _LOOKALIKE = str.maketrans({"<": "\u2039", ">": "\u203a"})  # ‹ ›: reads the same, is never markup or a special token
-
-
-def _visible(text: str) -> str:
-    """Without invisible format characters (zero-width spaces, bidi controls ...) that split words apart."""
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-
-
-def addresses_the_model(text: str) -> bool:
-    """True for article text that speaks to an AI reader (or fakes a chat turn) instead of reporting."""
-    t = _visible(text)
-    return looks_like_injection(t) or bool(_TO_THE_MODEL.search(t))
 
 
 def as_data(text: str) -> str:
     """Text the reader reads as data: no < or > (look-alikes instead), no invisible characters."""
-    return _visible(text).translate(_LOOKALIKE)
+    return visible(text).translate(_LOOKALIKE)
 
 
 def reader_text(p: Passage) -> str:
-    """What the reader sees of a passage: its sentences, except those that address the model, as data."""
-    sentences = getattr(p, "sentences", None)
-    if sentences is None:  # plain text with a number (bench/readers.py)
-        return as_data(p.text)
-    return as_data(" ".join(" ".join(s.text.split()) for s in sentences if not addresses_the_model(s.text)))
+    """What the reader sees of a passage, as data (its sentences that address the model were never
+    made evidence: evidence.clean_sentences)."""
+    return as_data(p.text)
 
 
 def format_passages(passages: list[Passage]) -> str:
@@ -122,7 +86,7 @@ def _one_line(text: str) -> str:
 
 def _title(title: str) -> str:
     """A passage's title for the delimiter: one line, as data; none when it speaks to the model."""
-    return "" if addresses_the_model(title or "") else _one_line(title or "")
+    return "" if looks_like_injection(title or "") else _one_line(title or "")
 
 
 def chat_messages(question: str, passages: list[Passage], kind: str) -> list[dict]:

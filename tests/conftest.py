@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,16 @@ def set_env(monkeypatch):
     monkeypatch.undo()
     index_config.reload_env()
     qa_config.reload_env()
+
+
+def doc_count(db: Path) -> int:
+    """Documents committed in an index database, read from outside the writer (0 while it cannot be read):
+    how the kill-and-resume tests see a running add's progress."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0

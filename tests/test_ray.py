@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 
 pytest.importorskip("ray.data")
 
+from conftest import doc_count  # noqa: E402
 from index import IndexStore  # noqa: E402
 from index.__main__ import main as cli_main  # noqa: E402
 from index.distributed import add_paths_ray  # noqa: E402
@@ -160,17 +160,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def committed_docs(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def test_killed_driver_resumes_without_duplicates(tmp_path, cluster, serial, articles, capsys):
     """`python -m index add ... --ray ADDRESS` (a second driver joining the running cluster) killed
     after its first commit; the same add run again finishes the index, skipping what was committed."""
@@ -182,7 +171,7 @@ def test_killed_driver_resumes_without_duplicates(tmp_path, cluster, serial, art
                             cwd=REPO_ROOT, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     try:
-        while committed_docs(idx / "meta.sqlite") == 0:
+        while doc_count(idx / "meta.sqlite") == 0:
             assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
             assert time.time() < deadline, "the add never committed"
             time.sleep(0.05)
@@ -191,7 +180,7 @@ def test_killed_driver_resumes_without_duplicates(tmp_path, cluster, serial, art
         proc.kill()
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    committed = committed_docs(idx / "meta.sqlite")
+    committed = doc_count(idx / "meta.sqlite")
     assert 0 < committed < 200 and committed % BATCH == 0, committed  # whole batches only
 
     store = IndexStore(idx, embedder=serial.embedder)

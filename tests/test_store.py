@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import doc_count
 from index import CorruptIndex, IndexError_, IndexStore
 from index.__main__ import main as cli_main
 from index.records import ChunkRecord, Document, Filters, RemoveReport
@@ -300,17 +301,6 @@ def generated_articles(n: int) -> dict[str, str]:
             f"Residents said the {t} plan number {i} would cost {i * 3 + 7} thousand pounds."
         )
     return out
-
-
-def doc_count(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
 
 
 def test_sigkill_during_add_keeps_committed_state_and_resumes(tmp_path, embedder):
