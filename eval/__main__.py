@@ -53,7 +53,7 @@ def main(argv=None) -> int:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """FIELD=VALUE strings -> typed Settings overrides (bool, int, float, comma-separated tuple or str by the field's default)."""
+    """FIELD=VALUE strings -> typed Settings overrides (bool, int, float or str by the field's default)."""
     import dataclasses
 
     from qa import Settings
@@ -71,8 +71,6 @@ def parse_overrides(items: list[str]) -> dict:
             out[key] = int(value)
         elif isinstance(d, float):
             out[key] = float(value)
-        elif isinstance(d, tuple):
-            out[key] = tuple(v for v in value.split(",") if v)
         else:
             out[key] = value
     return out

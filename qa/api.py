@@ -21,7 +21,7 @@ from .generator import make_generator
 from .history import standalone_question
 from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import Retriever, term_coverage
+from .retriever import Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT
 from .validate import check_input
@@ -70,17 +70,6 @@ class QA:
             yield from self._read(turn, gen)
             self._ground(turn, gen)
             decline = first_decline(VERIFY, turn)
-        if decline and decline.rule in s.reread_after and turn.passages and len(turn.hits) > 1:
-            # the best chunk did not hold a grounded answer: read the next one, once
-            turn.trace.first_decline = decline.rule
-            turn.hits = turn.hits[1:] + turn.hits[:1]
-            self._evidence(turn, gen)
-            decline = first_decline(GATE, turn)
-            if decline is None:
-                yield "\n"
-                yield from self._read(turn, gen)
-                self._ground(turn, gen)
-                decline = first_decline(VERIFY, turn)
         turn.trace.seconds["total"] = round(time.time() - t0, 3)
         yield self._declined(turn, decline) if decline else self._answer(turn)
 
@@ -151,8 +140,6 @@ class QA:
             support = find_support(turn.raw, turn.passages)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
-        if support:
-            turn.trace.coverage = round(term_coverage(turn.standalone, support.sentence.text), 4)
 
     # ---- the answer ------------------------------------------------------------------------
     def _declined(self, turn: Turn, decline: Decline) -> Answer:

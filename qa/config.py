@@ -99,7 +99,6 @@ class Settings:
     check_names: bool = True  # decline when the evidence never mentions a name or number of the question
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
-    reread_after: tuple[str, ...] = ()  # decline rules after which the next chunk is read, once
     explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
     max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it

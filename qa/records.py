@@ -54,9 +54,7 @@ class Trace:
     confidence: float | None = None  # mean log-probability of the answer tokens
     p_unanswerable: float | None = None  # the model's probability of saying the passages don't answer
     support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)
-    coverage: float | None = None  # share of the question's terms in the answer's sentence (names double)
     dropped: list[str] = field(default_factory=list)  # explanation sentences no evidence supports
-    first_decline: str = ""  # the rule that declined the best chunk's answer, when the next chunk was read
     declined_by: str = ""  # the rule that declined ("" when answered)
     declined_because: str = ""  # its reason, as a person reads it
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
