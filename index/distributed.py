@@ -52,7 +52,7 @@ from typing import Callable
 from .config import reload_env
 from .loaders import FileJob, content_hash, load_file, plan_files
 from .records import AddReport, Document, LoadError
-from .store import IndexError_, IndexStore, count_files
+from .store import IndexError_, IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,6 @@ def add_paths_ray(
 
     t0 = time.time()
     report = AddReport()
-    total = count_files(paths)
     done_files: set[str] = set()
     jobs: list[FileJob] = []
     for item in plan_files(paths):  # refusals found by the walk never reach the cluster
@@ -222,6 +221,7 @@ def add_paths_ray(
                 on_skip(item)
         else:
             jobs.append(item)
+    total = len(jobs) + len(report.skipped)  # what the walk found: the plan, not a second walk
     # the store decides the model, backend and chunking; workers reproduce them ("auto" is resolved
     # here, once, so that every worker uses the same backend whatever its CPU)
     name, backend = store.embedder_name, store.embedder.backend

@@ -209,12 +209,10 @@ class IndexStore:
         missing = sorted(want - have)
         if extra:
             vi.remove(extra)
-        for i in range(0, len(missing), 50_000):
-            part = missing[i : i + 50_000]
-            rows = self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        if missing:  # read in batches under SQLite's limit on bound parameters (50,000 was over the default 32,766)
+            rows = self._rows_by_id("SELECT id, vector FROM chunks WHERE id IN ({})", missing)
             ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            vi.add(ids, vecs)
+            vi.add(ids, np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1))
         if extra or missing:
             log.info("reconciled vector index: +%d -%d", len(missing), len(extra))
         return bool(extra or missing)

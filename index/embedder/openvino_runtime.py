@@ -14,6 +14,7 @@ or 300 Wikipedia paragraphs instead gave the same agreement (0.997 / 0.991-0.993
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -23,19 +24,18 @@ import numpy as np
 from .base import Feeds, Runtime, calibration_texts
 
 
+@functools.cache
 def telemetry_off() -> None:
     """NNCF and the OpenVINO model converter (imported by `import openvino` itself) report usage to
     Google Analytics unless the user has opted out: they write a client id to ~/intel and send
     events. Nothing leaves this machine: decline for this process, before either is imported
-    (this module does it once, on import). The user's own setting is not touched."""
+    (once per process, first thing where openvino is imported: here and in qa/generators/ov.py).
+    The user's own setting is not touched; `import index` alone imports none of this."""
     try:
         from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
     except ImportError:  # no telemetry package: nothing to turn off
         return
     OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
-
-
-telemetry_off()  # every openvino/nncf import of the embedder is in this module, after this line
 
 
 class OpenVINOInt8Runtime(Runtime):
@@ -48,6 +48,7 @@ class OpenVINOInt8Runtime(Runtime):
     min_cosine = 0.98
 
     def __init__(self, f: Path, threads: int):
+        telemetry_off()
         import openvino as ov
 
         core = ov.Core()
@@ -74,6 +75,7 @@ def export_openvino(st_model, folder: Path, feeds: Feeds) -> Path:
     feeds turns texts into (rows, {"input_ids", "attention_mask"}) batches, the way the embedder
     batches, so calibration sees the shapes used at run time. Needs torch, openvino and nncf; no
     network."""
+    telemetry_off()
     import nncf
     import openvino as ov
     import torch

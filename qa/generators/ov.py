@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import telemetry_off  # nothing leaves the machine: before openvino is imported
+
 from ..config import env
 from .base import Generator, default_threads, max_context
 from .weights import cache_dir, gguf_architecture
@@ -108,6 +110,7 @@ def convert(gguf: Path) -> Path:
     if arch is not None and arch not in ARCHITECTURES:  # cheap: the header only
         raise Unsupported(f"openvino-genai cannot read GGUF architecture '{arch}' (reads {', '.join(sorted(ARCHITECTURES))})")
     info = inspect_gguf(gguf)
+    telemetry_off()
     import openvino_genai as ov_genai
 
     t0 = time.time()
@@ -161,6 +164,7 @@ class OpenVINOGenerator(Generator):
 
     def __init__(self, name: str, path: Path | str, threads: int | None = None):
         super().__init__(name)
+        telemetry_off()
         import openvino as ov
         import openvino_genai as ov_genai
 
