@@ -1,4 +1,5 @@
-"""Chunking: sentence-aware, sized in MiniLM's own tokens (never truncated), with overlap and exact offsets."""
+"""Chunking: sentence-aware, sized in the embedder's own tokens (never truncated), with overlap and exact offsets.
+Each test runs with MiniLM's tokenizer and with the fast embedder's regex tokens (any_embedder)."""
 from __future__ import annotations
 
 import pytest
@@ -8,17 +9,17 @@ from index.chunking import Chunker, split_sentences
 from index.loaders import load_paths
 from index.records import Document
 
-LIMIT = 254  # MiniLM: 256 positions, minus [CLS] and [SEP]
+LIMIT = 254  # MiniLM (and the fast embedder): 256 positions, minus [CLS] and [SEP]
 
 
 @pytest.fixture(scope="module")
-def chunker(embedder):
+def chunker(any_embedder):
     # the store's settings: 200-token chunks, 1 sentence of overlap, the embedder's own budget
-    assert embedder.token_budget == LIMIT
-    return Chunker(embedder.count_tokens, count_batch=embedder.count_tokens_batch, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
+    assert any_embedder.token_budget == LIMIT
+    return Chunker(any_embedder.count_tokens, count_batch=any_embedder.count_tokens_batch, max_tokens=200, overlap=1, hard_limit=any_embedder.token_budget)
 
 
-def check_chunks(doc, chunks, chunker, embedder):
+def check_chunks(doc, chunks, chunker, any_embedder):
     """The invariants every chunking must satisfy; returns the token counts of the embed texts."""
     assert chunks, "a non-empty document gives at least one chunk"
     counts = []
@@ -28,10 +29,10 @@ def check_chunks(doc, chunks, chunker, embedder):
         assert doc.text[c.start : c.end] == c.text
         assert c.text == c.text.strip() and c.text
         et = chunker.embed_text(c)
-        n = embedder.count_tokens(et)
+        n = any_embedder.count_tokens(et)
         assert n <= LIMIT, f"chunk {i} has {n} tokens"
         # and the model really sees all of it: nothing is cut off at 256 positions
-        ids = embedder.tokenizer(et, truncation=True, max_length=embedder.max_seq_length)["input_ids"]
+        ids = any_embedder.tokenizer(et, truncation=True, max_length=any_embedder.max_seq_length)["input_ids"]
         assert len(ids) == n + 2
         counts.append(n)
     # chunks advance through the document, and together cover every non-space character after the title
@@ -45,13 +46,13 @@ def check_chunks(doc, chunks, chunker, embedder):
     return counts
 
 
-def test_real_bbc_articles(bbc_dir, chunker, embedder):
+def test_real_bbc_articles(bbc_dir, chunker, any_embedder):
     docs = [d for d in load_paths([bbc_dir / rel for rel in BBC_SAMPLE]) if isinstance(d, Document)]
     assert len(docs) == len(BBC_SAMPLE)
     multi = 0
     for doc in docs:
         chunks = chunker.chunk(doc)
-        counts = check_chunks(doc, chunks, chunker, embedder)
+        counts = check_chunks(doc, chunks, chunker, any_embedder)
         assert max(counts) <= 200 + 2
         # the title line is not repeated in the chunk text (it is prefixed to the embed text)
         assert chunks[0].start > 0 and not chunks[0].text.startswith(doc.title)
@@ -67,19 +68,19 @@ def test_real_bbc_articles(bbc_dir, chunker, embedder):
     assert multi >= 2, "the sample should include articles longer than one chunk"
 
 
-def test_batched_token_counts_give_the_same_chunks(bbc_dir, chunker, embedder):
+def test_batched_token_counts_give_the_same_chunks(bbc_dir, chunker, any_embedder):
     """Counting a document's sentences in one tokenizer call changes nothing but the speed."""
-    one_by_one = Chunker(embedder.count_tokens, max_tokens=200, overlap=1, hard_limit=embedder.token_budget)
+    one_by_one = Chunker(any_embedder.count_tokens, max_tokens=200, overlap=1, hard_limit=any_embedder.token_budget)
     for doc in load_paths([bbc_dir / rel for rel in BBC_SAMPLE]):
         assert isinstance(doc, Document)
         assert chunker.chunk(doc) == one_by_one.chunk(doc)
 
 
-def test_one_2000_word_sentence_without_punctuation(chunker, embedder):
+def test_one_2000_word_sentence_without_punctuation(chunker, any_embedder):
     words = [f"word{i % 97}" if i % 5 else "antidisestablishmentarianism" for i in range(2000)]
     doc = Document("long.txt", "A long sentence", "A long sentence\n\n" + " ".join(words))
     chunks = chunker.chunk(doc)
-    counts = check_chunks(doc, chunks, chunker, embedder)
+    counts = check_chunks(doc, chunks, chunker, any_embedder)
     assert len(chunks) > 10 and min(counts[:-1]) > 100  # cut into near-full chunks, not tiny slivers
     # cut at word boundaries
     for c in chunks:
@@ -97,16 +98,16 @@ def test_one_2000_word_sentence_without_punctuation(chunker, embedder):
     ],
     ids=["url", "huge-word", "cjk", "punct", "emails"],
 )
-def test_words_longer_than_a_chunk_are_cut(body, chunker, embedder):
+def test_words_longer_than_a_chunk_are_cut(body, chunker, any_embedder):
     doc = Document("w.txt", "Long words", "Long words\n\n" + body)
-    check_chunks(doc, chunker.chunk(doc), chunker, embedder)
+    check_chunks(doc, chunker.chunk(doc), chunker, any_embedder)
 
 
-def test_very_long_title_does_not_overflow(chunker, embedder):
+def test_very_long_title_does_not_overflow(chunker, any_embedder):
     title = " ".join(f"Headline{i}" for i in range(300))  # ~900 tokens alone
     doc = Document("t.txt", title, title + "\n\nShort body. Another sentence here.")
     chunks = chunker.chunk(doc)
-    check_chunks(doc, chunks, chunker, embedder)
+    check_chunks(doc, chunks, chunker, any_embedder)
     et = chunker.embed_text(chunks[0])
     assert et.startswith("Headline0 Headline1") and et.endswith("Short body. Another sentence here.")
 
@@ -123,17 +124,17 @@ def test_abbreviations_do_not_end_sentences():
     ]
 
 
-def test_paragraphs_blank_lines_and_crlf(chunker, embedder):
+def test_paragraphs_blank_lines_and_crlf(chunker, any_embedder):
     text = "Headline\r\n\r\nFirst para line one\r\ncontinues here.\r\n\r\n\r\n   \r\nSecond para. Mr. Smith spoke.\r\n\r\n"
     spans = [text[s:e] for s, e in split_sentences(text)]
     assert spans == ["Headline", "First para line one\r\ncontinues here.", "Second para.", "Mr. Smith spoke."]
     doc = Document("crlf.txt", "Headline", text)
     (c,) = chunker.chunk(doc)
-    check_chunks(doc, [c], chunker, embedder)
+    check_chunks(doc, [c], chunker, any_embedder)
     assert c.text.startswith("First para") and c.text.endswith("Mr. Smith spoke.")
 
 
-def test_title_only_and_whitespace_documents(chunker, embedder):
+def test_title_only_and_whitespace_documents(chunker, any_embedder):
     doc = Document("t.txt", "Only a title", "Only a title\n\n   \n")
     (c,) = chunker.chunk(doc)
     assert c.text == "Only a title" and doc.text[c.start : c.end] == c.text
@@ -143,11 +144,11 @@ def test_title_only_and_whitespace_documents(chunker, embedder):
     assert c.text == doc.text and c.start == 0
 
 
-def test_overlap_setting(embedder):
+def test_overlap_setting(any_embedder):
     sents = [f"Sentence number {i} talks about the weather in town {i}." for i in range(60)]
     doc = Document("o.txt", "Weather", "Weather\n\n" + " ".join(sents))
-    no = Chunker(embedder.count_tokens, max_tokens=64, overlap=0).chunk(doc)
-    two = Chunker(embedder.count_tokens, max_tokens=64, overlap=2).chunk(doc)
+    no = Chunker(any_embedder.count_tokens, max_tokens=64, overlap=0).chunk(doc)
+    two = Chunker(any_embedder.count_tokens, max_tokens=64, overlap=2).chunk(doc)
     assert all(b.start > a.end for a, b in zip(no, no[1:]))  # no shared text
     for a, b in zip(two, two[1:]):
         shared = split_sentences(doc.text, b.start, a.end)
@@ -155,6 +156,6 @@ def test_overlap_setting(embedder):
     assert len(two) > len(no) > 3
 
 
-def test_max_tokens_over_the_limit_is_refused(embedder):
+def test_max_tokens_over_the_limit_is_refused(any_embedder):
     with pytest.raises(ValueError):
-        Chunker(embedder.count_tokens, max_tokens=300, hard_limit=embedder.token_budget)
+        Chunker(any_embedder.count_tokens, max_tokens=300, hard_limit=any_embedder.token_budget)

@@ -22,8 +22,8 @@ DOCS = [
 
 
 @pytest.fixture(scope="module")
-def answerer(tmp_path_factory, embedder):
-    store = IndexStore(tmp_path_factory.mktemp("contract") / "idx", embedder=embedder)
+def answerer(tmp_path_factory, any_embedder):
+    store = IndexStore(tmp_path_factory.mktemp("contract") / "idx", embedder=any_embedder)
     store.add_documents(DOCS)
     yield qa.QA(store=store)
     store.close()

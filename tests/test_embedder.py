@@ -1,4 +1,6 @@
-"""The embedder's runtimes against the torch reference they replace, and how "auto" picks one."""
+"""The embedder's runtimes against the torch reference they replace, how "auto" picks one, and the
+model-free "hash-ngram" embedder the fast tests use. A test that makes its own Embedder is marked
+`model` here (those that use the `embedder` fixture are marked by tests/conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import RUNTIMES, Embedder, calibration_texts, choice
+from index import Document, IndexStore
+from index.embedder import RUNTIMES, Embedder, HashingEmbedder, calibration_texts, choice, make_embedder
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,7 @@ def test_int8_vectors_agree_with_torch_and_rank_the_same(embedder, texts, refere
     assert ((got @ reference.T).argmax(1) == np.arange(len(texts))).all()
 
 
+@pytest.mark.model
 def test_a_static_int8_vector_does_not_depend_on_its_batch(openvino_int8, texts):
     together = openvino_int8.encode(texts)
     for i in (0, 7, len(texts) - 1):
@@ -100,6 +104,7 @@ def test_calibration_text_has_short_and_chunk_length_inputs(embedder):
     assert max(counts) <= embedder.token_budget  # nothing the calibration sees is truncated
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("backend", list(RUNTIMES))
 def test_every_runtime_converts_and_agrees_with_torch(backend, texts, reference):
     """Every runtime `auto` chooses from (and QA_EMBED_BACKEND can name) converts and agrees."""
@@ -114,6 +119,7 @@ def test_unknown_backend_is_refused():
         Embedder(backend="tpu")
 
 
+@pytest.mark.model
 def test_openvino_sends_no_telemetry(tmp_path):
     """`import openvino` and NNCF would record a client id under ~/intel and send usage events.
     A fresh process with a fresh home converts the model, a second one opens the cached model
@@ -135,3 +141,50 @@ def test_openvino_sends_no_telemetry(tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         assert (tmp_path / "cache" / "openvino").is_dir()
         assert not (home / "intel").exists()
+
+
+# ---- "hash-ngram": the fast tests' embedder --------------------------------------------------------
+def test_hash_embedder_is_an_embedder_made_by_name_without_a_model(fast_embedder):
+    assert isinstance(fast_embedder, HashingEmbedder) and isinstance(fast_embedder, Embedder)
+    assert make_embedder("hash-ngram") is fast_embedder
+    assert make_embedder("hash-ngram", backend="onnx-int8") is fast_embedder  # it has one backend
+    assert (fast_embedder.name, fast_embedder.backend, fast_embedder.dim, fast_embedder.token_budget) == ("hash-ngram", "hash", 256, 254)
+    with pytest.raises(RuntimeError, match="no model"):
+        fast_embedder.model  # noqa: B018
+
+
+def test_hash_vectors_are_unit_length_deterministic_and_batch_free(fast_embedder, tmp_path):
+    texts = ["The central bank raised interest rates.", "Interest rates rise at the central bank.",
+             "Chelsea beat Arsenal 2-1.", "", "?!", "the of and"]
+    v = fast_embedder.encode(texts)
+    assert v.dtype == np.float32 and v.shape == (len(texts), 256)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(fast_embedder.encode(texts[2:3])[0], v[2])  # a text's vector does not depend on its batch
+    assert fast_embedder.encode([]).shape == (0, 256)
+    sims = v @ v.T
+    assert sims[0, 1] > 0.5 and sims[0, 2] < 0.2  # shared words score high; none, near 0
+    # another process (another hash seed) gives the same vectors
+    code = "import sys, numpy as np; from index.embedder import make_embedder; np.save(sys.argv[1], make_embedder('hash-ngram').encode(sys.argv[2:]))"
+    env = dict(os.environ, PYTHONHASHSEED="123")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.npy"), *texts], check=True, env=env, timeout=120,
+                   cwd=Path(__file__).resolve().parent.parent)
+    assert np.array_equal(np.load(tmp_path / "v.npy"), v)
+
+
+def test_hash_tokens_count_like_a_subword_tokenizer(fast_embedder):
+    assert fast_embedder.count_tokens("The bank cut 2,850 jobs.") == 8  # The bank cut 2 , 850 jobs .
+    assert fast_embedder.count_tokens("antidisestablishmentarianism") == 5  # at most 6 letters a token
+    assert fast_embedder.count_tokens_batch(["a b", "", "x" * 13]) == [2, 0, 3]
+    ids = fast_embedder.tokenizer("a b c", truncation=True, max_length=4)["input_ids"]
+    assert len(ids) == 4 and fast_embedder.tokenizer(["a b"], add_special_tokens=False)["input_ids"] == [ids[1:3]]
+
+
+def test_an_index_built_with_the_hash_embedder_reopens_with_it(tmp_path, fast_embedder):
+    store = IndexStore(tmp_path / "idx", embedder="hash-ngram")
+    store.add_documents([Document("zoo.txt", "Zoo welcomes zebra foal", "Zoo welcomes zebra foal\n\nA zebra foal was born at the zoo.")])
+    store.close()
+    store = IndexStore(tmp_path / "idx", create=False)  # the name and backend come from the index
+    assert store.embedder is fast_embedder and store._meta("embed_backend") == "hash"
+    hits = store.search_dense(store.embedder.encode(["zebra born"])[0], 1)
+    assert store.chunks([hits[0][0]])[hits[0][0]].doc_id == "zoo.txt"
+    store.close()

@@ -174,6 +174,7 @@ REPORT_KEYS = {
 }
 
 
+@pytest.mark.model  # the eval builds its index with the default embedder
 def test_eval_cli_retrieval_only_end_to_end(tmp_path, capsys):
     try:
         from qa import QA  # noqa: F401

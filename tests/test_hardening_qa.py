@@ -1,5 +1,6 @@
 """Input limits on every way into the model: the Python API and `python -m qa ask` (the page and its
-/ask API: tests/test_app.py). Real index, real embedder, real default reader."""
+/ask API: tests/test_app.py). Real index; the real embedder and default reader where an answer is
+asked for, the fast embedder where the question is refused first."""
 from __future__ import annotations
 
 import os
@@ -29,9 +30,9 @@ DOCS = [
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory) -> Path:
+def index_dir(tmp_path_factory, embedder) -> Path:
     d = tmp_path_factory.mktemp("ix")
-    IndexStore(d).add_documents(DOCS)
+    IndexStore(d, embedder=embedder).add_documents(DOCS)
     return d
 
 
@@ -40,23 +41,42 @@ def qa(index_dir) -> QA:
     return QA(index_dir)
 
 
+@pytest.fixture(scope="module")
+def fast_index_dir(tmp_path_factory, fast_embedder) -> Path:
+    d = tmp_path_factory.mktemp("fast-ix")
+    IndexStore(d, embedder=fast_embedder).add_documents(DOCS)
+    return d
+
+
+@pytest.fixture(scope="module")
+def fast_qa(fast_index_dir) -> QA:
+    return QA(fast_index_dir)
+
+
 # ---- the Python API --------------------------------------------------------------------------
-def test_questions_over_the_limits_are_refused_with_a_clear_message(qa):
+def test_questions_over_the_limits_are_refused_with_a_clear_message(fast_qa):
     from qa import BadQuestion
 
     s = Settings()
     with pytest.raises(BadQuestion, match="empty"):
-        qa.ask("   ")
+        fast_qa.ask("   ")
     with pytest.raises(BadQuestion, match=rf"too long \(2,001 characters; the limit is {s.max_question_chars:,}\)"):
-        qa.ask("x" * (s.max_question_chars + 1))
+        fast_qa.ask("x" * (s.max_question_chars + 1))
     with pytest.raises(BadQuestion, match="too long"):  # refused before the (missing) model is even looked for
-        list(qa.ask_stream("x" * 100_000, generator="no-such-model"))
+        list(fast_qa.ask_stream("x" * 100_000, generator="no-such-model"))
+    assert isinstance(BadQuestion("x"), ValueError)
+
+
+@pytest.mark.slow  # the reader's tokenizer counts the question: the real reader loads
+def test_a_question_over_the_readers_token_limit_is_refused(fast_qa):
+    from qa import BadQuestion
+
+    s = Settings()
     # under the character limit but not the token limit: the reader splits digits one by one
     digits = " ".join("7" * 3 for _ in range(s.max_question_chars // 4))
     assert len(digits) <= s.max_question_chars
     with pytest.raises(BadQuestion, match=rf"tokens for the reader; the limit is {s.max_question_tokens}"):
-        qa.ask(digits)
-    assert isinstance(BadQuestion("x"), ValueError)
+        fast_qa.ask(digits)
 
 
 def test_history_keeps_the_last_turns_each_cut_to_a_slice():
@@ -99,9 +119,9 @@ def test_cli_refuses_bad_questions_with_exit_2_before_opening_the_index(tmp_path
     assert "error: The question is too long (100,000 characters; the limit is 2,000)" in err
 
 
-def test_cli_empty_question_exits_2_without_traceback(index_dir):
+def test_cli_empty_question_exits_2_without_traceback(fast_index_dir):
     """The report's command, as a process: `python -m qa ask ""` on a real index."""
-    env = dict(os.environ, QA_INDEX_DIR=str(index_dir))
+    env = dict(os.environ, QA_INDEX_DIR=str(fast_index_dir))
     r = subprocess.run([sys.executable, "-m", "qa", "ask", ""], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r
     assert "Traceback" not in r.stderr and "error: Ask a question first" in r.stderr, r.stderr

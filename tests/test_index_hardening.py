@@ -12,6 +12,7 @@ import pytest
 
 from index import CorruptIndex, IndexError_, IndexStore
 from index.__main__ import main as cli_main
+from index.embedder import DEFAULT_EMBEDDER
 from index.loaders import load_bytes, load_paths
 from index.records import Document, LoadError
 
@@ -76,9 +77,9 @@ def test_symlinks_inside_the_added_folder_are_read_once(tmp_path):
 # ---- an index whose database is missing or empty -------------------------------------------------
 
 @pytest.fixture(scope="module")
-def small_index(tmp_path_factory, embedder) -> Path:
+def small_index(tmp_path_factory, any_embedder) -> Path:
     path = tmp_path_factory.mktemp("hard") / "idx"
-    store = IndexStore(path, embedder=embedder)
+    store = IndexStore(path, embedder=any_embedder)
     store.add_documents([Document("zoo.txt", "Zoo welcomes zebra foal", "Zoo welcomes zebra foal\n\nA zebra foal was born.")])
     store.close()
     return path
@@ -89,7 +90,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("damage", ["empty", "missing"])
-def test_index_files_without_their_database_are_corrupt_and_left_alone(small_index, tmp_path, embedder, capsys, damage):
+def test_index_files_without_their_database_are_corrupt_and_left_alone(small_index, tmp_path, any_embedder, capsys, damage):
     import shutil
 
     idx = shutil.copytree(small_index, tmp_path / "idx")
@@ -103,7 +104,7 @@ def test_index_files_without_their_database_are_corrupt_and_left_alone(small_ind
 
     for create in (True, False):
         with pytest.raises(CorruptIndex) as ei:
-            IndexStore(idx, embedder=embedder, create=create)
+            IndexStore(idx, embedder=any_embedder, create=create)
         msg = str(ei.value)
         assert "corrupt" in msg and "python -m index add" in msg and str(idx) in msg
         assert isinstance(ei.value, IndexError_)
@@ -117,9 +118,9 @@ def test_index_files_without_their_database_are_corrupt_and_left_alone(small_ind
     assert snapshot(idx) == before
 
 
-def test_a_new_index_still_opens_in_an_empty_or_fresh_folder(tmp_path, embedder):
+def test_a_new_index_still_opens_in_an_empty_or_fresh_folder(tmp_path, any_embedder):
     (tmp_path / "a").mkdir()
-    store = IndexStore(tmp_path / "a", embedder=embedder)
+    store = IndexStore(tmp_path / "a", embedder=any_embedder)
     assert store.stats()["documents"] == 0
     store.close()
     with pytest.raises(IndexError_, match="no index at"):
@@ -201,18 +202,19 @@ def test_doc_ids_from_any_name_are_printable_distinct_and_stable(tmp_path):
         x.doc_id.encode("utf-8")  # storable: no lone surrogates
 
 
-def test_list_and_skip_report_print_one_line_per_entry(tmp_path, embedder, capsys):
+def test_list_and_skip_report_print_one_line_per_entry(tmp_path, any_embedder, capsys):
     root = make_nasty_folder(tmp_path / "d")
     (root / "broken\nfile.txt").write_bytes(b"")  # skipped: its report line must stay one line
     idx = str(tmp_path / "idx")
-    assert cli_main(["add", str(root), "--index-dir", idx, "--quiet"]) == 0
+    flag = [] if any_embedder.name == DEFAULT_EMBEDDER else ["--embedder", any_embedder.name]  # MiniLM: the default
+    assert cli_main(["add", str(root), "--index-dir", idx, "--quiet", *flag]) == 0
     out, err = capsys.readouterr()
     assert "added 7" in out and "skipped 1" in out
     skipped = [ln for ln in err.splitlines() if ln.strip()]
     assert len(skipped) == 1 and skipped[0].startswith("skipped ") and "broken\\nfile.txt" in skipped[0]
 
     # an id stored by older code (or the API) with a raw newline and a tab in the title
-    store = IndexStore(idx, embedder=embedder)
+    store = IndexStore(idx, embedder=any_embedder)
     store.add_documents([Document("old\nid.txt", "Title\twith tab", "Title\twith tab\n\nOld body.")])
     n = store.stats()["documents"]
     store.close()

@@ -18,6 +18,7 @@ import pytest
 from conftest import doc_count
 from index import CorruptIndex, IndexError_, IndexStore
 from index.__main__ import main as cli_main
+from index.embedder import DEFAULT_EMBEDDER
 from index.records import ChunkRecord, Document, Filters, RemoveReport
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +50,10 @@ def consistency(store: IndexStore) -> dict:
 
 
 @pytest.fixture(scope="module")
-def built_index(tmp_path_factory, embedder) -> Path:
-    """An index of ARTICLES, built once; tests that damage it work on a copy (see `index_copy`)."""
+def built_index(tmp_path_factory, any_embedder) -> Path:
+    """An index of ARTICLES, built once per embedder; tests that damage it work on a copy (see `index_copy`)."""
     path = tmp_path_factory.mktemp("built") / "idx"
-    store = IndexStore(path, embedder=embedder)
+    store = IndexStore(path, embedder=any_embedder)
     store.add_documents([Document(n, t.split("\n")[0], t) for n, t in ARTICLES.items()])
     store.close()  # the last connection closing checkpoints the WAL into meta.sqlite
     assert not (path / "meta.sqlite-wal").exists()
@@ -77,9 +78,9 @@ def doc_of(store: IndexStore, hits) -> list[str]:
 
 # ---- add / unchanged / replace / remove ---------------------------------------------------------
 
-def test_add_unchanged_replace_remove(tmp_path, embedder):
+def test_add_unchanged_replace_remove(tmp_path, any_embedder):
     folder = write_articles(tmp_path / "news", ARTICLES)
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
     rep = store.add_paths([folder])
     assert sorted(rep.added) == sorted(ARTICLES) and rep.skipped == [] and rep.chunks >= 3
     counts = consistency(store)
@@ -121,14 +122,14 @@ def test_add_unchanged_replace_remove(tmp_path, embedder):
     store.close()
 
     # reopened from disk: same content, FAISS file agrees with SQLite
-    again = IndexStore(tmp_path / "idx", embedder=embedder)
+    again = IndexStore(tmp_path / "idx", embedder=any_embedder)
     assert consistency(again) == after
     assert [d["doc_id"] for d in again.documents()] == ["cup.txt", "rates.txt"]
     again.close()
 
 
 class CountingEmbedder:
-    """The real embedder, counting the texts that reach the model."""
+    """The embedder, counting the texts that reach it."""
 
     def __init__(self, inner):
         self.inner, self.texts = inner, []
@@ -141,13 +142,13 @@ class CountingEmbedder:
         return self.inner.encode(texts, **kw)
 
 
-def test_repeated_text_reuses_vectors(tmp_path, embedder, monkeypatch):
+def test_repeated_text_reuses_vectors(tmp_path, any_embedder, monkeypatch):
     """A story filed twice is embedded once; an edited article re-embeds only its changed passages."""
     sentences = [f"Sentence number {i} of the council report says the budget for item {i} was {i * 7} million pounds." for i in range(40)]
     long_text = "Council budget report\n\n" + " ".join(sentences)
     folder = write_articles(tmp_path / "news", {"a.txt": long_text, "wire-copy.txt": long_text})
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
-    counting = CountingEmbedder(embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
+    counting = CountingEmbedder(any_embedder)
     monkeypatch.setattr(store, "_embedder", counting)
     rep = store.add_paths([folder])
     n = rep.chunks // 2
@@ -163,41 +164,41 @@ def test_repeated_text_reuses_vectors(tmp_path, embedder, monkeypatch):
     store.close()
 
     # a new process (empty cache) edits the last sentence: only the last chunk goes to the model
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
-    counting = CountingEmbedder(embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
+    counting = CountingEmbedder(any_embedder)
     monkeypatch.setattr(store, "_embedder", counting)
     (folder / "a.txt").write_text(long_text.replace("item 39 was 273", "item 39 was 274"), encoding="utf-8")
     rep = store.add_paths([folder])
     assert rep.replaced == ["a.txt"] and rep.unchanged == ["wire-copy.txt"]
     assert len(counting.texts) == 1 and "274 million" in counting.texts[0]
-    fresh = embedder.encode(counting.texts)[0]
+    fresh = any_embedder.encode(counting.texts)[0]
     last = store.chunk_ids("a.txt")[-1]
     assert np.allclose(store.vectors_of([last])[last], fresh, atol=1e-6)
     consistency(store)
     # the index remembers how it was embedded, and queries use the same backend
-    assert store._meta("embed_backend") == embedder.backend
+    assert store._meta("embed_backend") == any_embedder.backend
     store.close()
 
 
-def test_replace_then_crash_before_faiss_save_serves_new_vectors(index_copy, embedder):
+def test_replace_then_crash_before_faiss_save_serves_new_vectors(index_copy, any_embedder):
     """A replace committed to SQLite but not yet to the FAISS file must not leave stale vectors."""
-    store = IndexStore(index_copy, embedder=embedder)  # ARTICLES, saved; cup.txt holds the highest chunk ids
+    store = IndexStore(index_copy, embedder=any_embedder)  # ARTICLES, saved; cup.txt holds the highest chunk ids
     changed = Document("cup.txt", "Storm closes airport", "Storm closes airport\n\nHeavy snow closed the airport and grounded all flights.")
     store.add_documents([changed], save=False)  # committed; the FAISS file is now behind
     store.close()  # "crash": no save
-    store = IndexStore(index_copy, embedder=embedder)
+    store = IndexStore(index_copy, embedder=any_embedder)
     consistency(store)
     hits = top_dense(store, store.chunker.embed_text(store.chunker.chunk(changed)[0]), 1)
     assert doc_of(store, hits) == ["cup.txt"] and hits[0][1] > 0.99  # the new vector, not the old one
     store.close()
 
 
-def test_duplicate_doc_ids_in_one_add(tmp_path, embedder):
+def test_duplicate_doc_ids_in_one_add(tmp_path, any_embedder):
     a = write_articles(tmp_path / "a", {"x.txt": ARTICLES["zoo.txt"]})
     b = write_articles(tmp_path / "b", {"x.txt": ARTICLES["rates.txt"]})
     feed = tmp_path / "feed.jsonl"
     feed.write_text('{"id": 1, "title": "One", "text": "First."}\n{"id": 1, "title": "Again", "text": "Second."}\n', encoding="utf-8")
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
     rep = store.add_paths([a / "x.txt", b / "x.txt", feed])
     assert sorted(rep.added) == ["feed.jsonl#1", "x.txt"]
     assert sorted(e.reason.split("'")[1] for e in rep.skipped) == ["feed.jsonl#1", "x.txt"]
@@ -211,11 +212,16 @@ def test_duplicate_doc_ids_in_one_add(tmp_path, embedder):
 
 # ---- CLI ---------------------------------------------------------------------------------------
 
+def embedder_flag(emb) -> list[str]:
+    """`index add`'s flag for emb: none for the default (MiniLM), as a user types it."""
+    return [] if emb.name == DEFAULT_EMBEDDER else ["--embedder", emb.name]
+
+
 def run_cli(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "index", *args], cwd=REPO_ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
-def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
+def test_cli_add_list_remove_stats(tmp_path, any_embedder, capsys):
     folder = write_articles(tmp_path / "news", ARTICLES)
     (folder / "broken.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (folder / "feed.jsonl").write_text(
@@ -224,7 +230,7 @@ def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
     )
     idx = str(tmp_path / "idx")
     # add runs in-process (shares the loaded embedder); the read-only commands run as real subprocesses
-    assert cli_main(["add", str(folder), "--index-dir", idx, "--quiet"]) == 0
+    assert cli_main(["add", str(folder), "--index-dir", idx, "--quiet", *embedder_flag(any_embedder)]) == 0
     out, err = capsys.readouterr()
     assert "added 5, replaced 0, unchanged 0, skipped 1" in out
     assert "broken.txt" in err and "PNG" in err
@@ -250,8 +256,8 @@ def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
     import json
 
     stats = json.loads(r.stdout)
-    assert stats["documents"] == 2 and stats["embedder"] == "minilm" and stats["chunks"] >= 2
-    store = IndexStore(idx, embedder=embedder)
+    assert stats["documents"] == 2 and stats["embedder"] == any_embedder.name and stats["chunks"] >= 2
+    store = IndexStore(idx, embedder=any_embedder)
     assert consistency(store)["documents"] == 2  # the CLI's removal reached FAISS and FTS too
     assert store.search_lexical("zebra", 5) == []
     store.close()
@@ -269,7 +275,7 @@ def test_cli_add_list_remove_stats(tmp_path, embedder, capsys):
     ],
     ids=["ctrl-c", "damaged", "locked"],
 )
-def test_cli_add_failures_are_reported_without_traceback(tmp_path, embedder, capsys, monkeypatch, exc, rc, says):
+def test_cli_add_failures_are_reported_without_traceback(tmp_path, capsys, monkeypatch, exc, rc, says):
     folder = write_articles(tmp_path / "news", {"zoo.txt": ARTICLES["zoo.txt"]})
 
     def boom(self, *a, **kw):
@@ -304,6 +310,8 @@ def generated_articles(n: int) -> dict[str, str]:
 
 
 def test_sigkill_during_add_keeps_committed_state_and_resumes(tmp_path, embedder):
+    # MiniLM, not the fast embedder: the kill has to land mid-add, and hashing 200 short articles
+    # could finish before it does
     n = 200
     folder = write_articles(tmp_path / "corpus", generated_articles(n))
     idx = tmp_path / "idx"
@@ -349,8 +357,8 @@ def test_sigkill_during_add_keeps_committed_state_and_resumes(tmp_path, embedder
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
-def test_corrupt_vector_file_is_rebuilt_from_sqlite(index_copy, embedder, caplog, damage):
-    store = IndexStore(index_copy, embedder=embedder)
+def test_corrupt_vector_file_is_rebuilt_from_sqlite(index_copy, any_embedder, caplog, damage):
+    store = IndexStore(index_copy, embedder=any_embedder)
     before = consistency(store)
     store.close()
     (vf,) = list(index_copy.glob("vectors-*.faiss"))
@@ -358,7 +366,7 @@ def test_corrupt_vector_file_is_rebuilt_from_sqlite(index_copy, embedder, caplog
     vf.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"not a faiss index" * 50, "empty": b""}[damage])
 
     with caplog.at_level(logging.WARNING, logger="index.store"):
-        store = IndexStore(index_copy, embedder=embedder)
+        store = IndexStore(index_copy, embedder=any_embedder)
         assert doc_of(store, top_dense(store, "interest rates mortgage", 1)) == ["rates.txt"]
     assert any(r.levelno == logging.WARNING and vf.name in r.getMessage() and "rebuild" in r.getMessage() for r in caplog.records)
     assert consistency(store) == before
@@ -366,14 +374,14 @@ def test_corrupt_vector_file_is_rebuilt_from_sqlite(index_copy, embedder, caplog
     # the rebuilt file was written back: the next open is clean
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="index.store"):
-        store = IndexStore(index_copy, embedder=embedder)
+        store = IndexStore(index_copy, embedder=any_embedder)
         assert store.vectors.ntotal == before["chunks"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     store.close()
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncate"])
-def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(index_copy, embedder, damage):
+def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(index_copy, any_embedder, damage):
     idx = index_copy
     db = idx / "meta.sqlite"
     data = db.read_bytes()
@@ -382,7 +390,7 @@ def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(index_copy, embed
     db.write_bytes(b"this is not sqlite " * 500 if damage == "garbage" else data[: len(data) // 3])
 
     with pytest.raises(CorruptIndex) as ei:
-        IndexStore(idx, embedder=embedder)
+        IndexStore(idx, embedder=any_embedder)
     msg = str(ei.value)
     assert str(db) in msg and "corrupt" in msg and "python -m index add" in msg and "Rebuild" in msg
     assert isinstance(ei.value, IndexError_)
@@ -395,8 +403,8 @@ def test_corrupt_metadata_raises_corrupt_index_and_cli_exits_2(index_copy, embed
 
 # ---- concurrency -------------------------------------------------------------------------------
 
-def test_searches_from_threads_while_adding(tmp_path, embedder):
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+def test_searches_from_threads_while_adding(tmp_path, any_embedder):
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
     base = generated_articles(40)
     items = [Document(k, v.split("\n")[0], v) for k, v in base.items()]
     store.add_documents(items[:10])
@@ -434,15 +442,16 @@ def test_searches_from_threads_while_adding(tmp_path, embedder):
     store.close()
 
 
-def test_open_rules(tmp_path, built_index, embedder):
+def test_open_rules(tmp_path, built_index, any_embedder):
+    name = any_embedder.name  # "minilm" for the real one
     with pytest.raises(IndexError_, match="no index at"):
         IndexStore(tmp_path / "missing", create=False)
     assert not (tmp_path / "missing").exists()
     # an index remembers its embedder: opening it with another one is refused (vectors would not compare)
-    with pytest.raises(IndexError_, match="built with embedder 'minilm'"):
+    with pytest.raises(IndexError_, match=f"built with embedder '{name}'"):
         IndexStore(built_index, embedder="some/other-model")
     store = IndexStore(built_index, create=False)  # no embedder given: the stored one
-    assert store.embedder_name == "minilm" and store.stats()["documents"] == len(ARTICLES)
+    assert store.embedder_name == name and store.stats()["documents"] == len(ARTICLES)
     store.close()
 
 
@@ -458,8 +467,8 @@ FILTERED = [  # every text mentions the council, so one lexical query reaches th
 
 
 @pytest.fixture(scope="module")
-def filtered_store(tmp_path_factory, embedder):
-    store = IndexStore(tmp_path_factory.mktemp("filtered") / "idx", embedder=embedder)
+def filtered_store(tmp_path_factory, any_embedder):
+    store = IndexStore(tmp_path_factory.mktemp("filtered") / "idx", embedder=any_embedder)
     store.add_documents(FILTERED)
     yield store
     store.close()
@@ -562,7 +571,7 @@ def test_chunk_records_are_typed_and_point_into_their_document(filtered_store):
     assert set(filtered_store.chunk_ids()) == set().union(*(filtered_store.chunk_ids(d.doc_id) for d in FILTERED))
 
 
-def test_remove_feed_removes_every_record_of_one_jsonl_file(tmp_path, embedder):
+def test_remove_feed_removes_every_record_of_one_jsonl_file(tmp_path, any_embedder):
     feed = [
         Document("news/feed.jsonl#f1", "Ferry strike", "Ferry strike\n\nFerry crews walked out at dawn."),
         Document("news/feed.jsonl:2", "Fog", "Fog\n\nThick fog delayed the ferries."),
@@ -574,7 +583,7 @@ def test_remove_feed_removes_every_record_of_one_jsonl_file(tmp_path, embedder):
         Document("a_b.jsonl#1", "Canal", "Canal\n\nThe canal froze overnight."),
         Document("axb.jsonl#1", "Bridge", "Bridge\n\nThe bridge was repainted."),
     ]
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
     store.add_documents(feed + others)
     feed_chunks = sum(len(store.chunk_ids(d.doc_id)) for d in feed)
     gen = store.generation
@@ -594,13 +603,13 @@ def test_remove_feed_removes_every_record_of_one_jsonl_file(tmp_path, embedder):
     assert [d["doc_id"] for d in store.documents()] == ["axb.jsonl#1", "news/feed.jsonl2#x", "news/feed.txt"]
     store.close()
     # the removal reached the vector file on disk too
-    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store = IndexStore(tmp_path / "idx", embedder=any_embedder)
     assert consistency(store)["documents"] == 3
     store.close()
 
 
-def test_integrity_reports_a_full_text_index_out_of_step(index_copy, embedder):
-    store = IndexStore(index_copy, embedder=embedder)
+def test_integrity_reports_a_full_text_index_out_of_step(index_copy, any_embedder):
+    store = IndexStore(index_copy, embedder=any_embedder)
     assert store.integrity()["fts_intact"]
     cid = store.chunk_ids("zoo.txt")[0]
     r = store.chunks([cid])[cid]

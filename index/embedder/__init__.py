@@ -8,6 +8,8 @@ Backends (`backend=` or $QA_EMBED_BACKEND), one file each:
   (cosine 0.997; a text's vector does not depend on its batch); fast where the CPU has VNNI.
 - "auto" (default; choice.py): the converted runtime measured fastest on this CPU, measured once and
   recorded, where the model is a plain Transformer + mean pooling (+ Normalize) stack; else "torch".
+And one embedder that is not a model: the name "hash-ngram" (hashing.py) gives hashed word and
+character n-grams, with no model to load. It is for tests and offline smoke runs, never for answers.
 An index remembers the backend it was built with, and its queries use the same one. Measured on the
 eval (news dev set, 1,000 SQuAD questions), the int8 runtimes retrieve, answer, decline and cite as
 the exact embeddings do.
@@ -23,6 +25,7 @@ import threading
 from ..config import env
 from .base import CALIBRATION_FILE, CHECK_TEXTS, DEFAULT_EMBEDDER, Runtime, cache_dir, calibration_texts, convertible, resolve_model_path
 from .encoder import BATCH_TOKENS, Embedder
+from .hashing import HashingEmbedder
 from .onnx_runtime import OnnxInt8Runtime, OnnxRuntime, export_onnx
 from .openvino_runtime import OpenVINOInt8Runtime, export_openvino, telemetry_off
 
@@ -30,6 +33,8 @@ from .openvino_runtime import OpenVINOInt8Runtime, export_openvino, telemetry_of
 RUNTIMES: dict[str, type[Runtime]] = {c.backend: c for c in (OnnxRuntime, OpenVINOInt8Runtime, OnnxInt8Runtime)}
 BACKENDS = ("auto", "torch", *RUNTIMES)
 MIN_COSINE = {b: c.min_cosine for b, c in RUNTIMES.items()}
+# embedders by name that load no model; each has its one backend, and a backend asked for is ignored
+MODEL_FREE: dict[str, type[Embedder]] = {"hash-ngram": HashingEmbedder}
 
 _CACHE: dict[tuple[str, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
@@ -37,15 +42,19 @@ _CACHE_LOCK = threading.Lock()
 
 def make_embedder(name: str = DEFAULT_EMBEDDER, backend: str | None = None) -> Embedder:
     """Factory with a process-wide cache: the model loads once and is shared."""
-    key = (name or DEFAULT_EMBEDDER, (backend or env().embed_backend or "auto").lower())
+    name = name or DEFAULT_EMBEDDER
+    if name in MODEL_FREE:
+        key = (name, "")
+    else:
+        key = (name, (backend or env().embed_backend or "auto").lower())
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Embedder(key[0], backend=key[1])
+            _CACHE[key] = MODEL_FREE[name](name) if name in MODEL_FREE else Embedder(key[0], backend=key[1])
         return _CACHE[key]
 
 
 __all__ = [
-    "Embedder", "make_embedder", "Runtime", "RUNTIMES", "BACKENDS", "DEFAULT_EMBEDDER", "BATCH_TOKENS",
+    "Embedder", "HashingEmbedder", "MODEL_FREE", "make_embedder", "Runtime", "RUNTIMES", "BACKENDS", "DEFAULT_EMBEDDER", "BATCH_TOKENS",
     "CHECK_TEXTS", "MIN_COSINE", "CALIBRATION_FILE", "cache_dir", "calibration_texts", "convertible",
     "resolve_model_path", "export_onnx", "export_openvino", "telemetry_off",
     "OnnxRuntime", "OnnxInt8Runtime", "OpenVINOInt8Runtime",
