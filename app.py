@@ -1,6 +1,7 @@
 """The web page: chat over the indexed articles with cited sources, add/remove articles, settings.
 
     python app.py [--port 7860] [--index-dir DIR] [--host 127.0.0.1]
+    python app.py --qa-url http://HOST:8000      # answers from `python -m qa serve` there (qa/remote.py)
 
 Serves on 127.0.0.1 only, unless --host names another address; then a password is required
 (QA_AUTH=user:password) and the server refuses to start without one. Never makes share links.
@@ -34,6 +35,7 @@ from index.filtering import checked  # noqa: E402
 from qa.access import parse_auth, refuse_bind  # noqa: E402  (one rule for every server here)
 from qa import check_question as qa_check_question  # noqa: E402
 from qa.config import GENERATORS, field_range  # noqa: E402
+from qa.remote import RemoteError, RemoteQA, connect as connect_remote  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -278,6 +280,8 @@ def chat_handlers(qa: QA, defaults: Settings) -> SimpleNamespace:
                     yield chat_messages(pairs, q, partial), pairs, gr.update(), ""
                 else:
                     answer = item
+        except (RemoteError, BadQuestion) as exc:  # busy, unreachable, refused: its text is for the person
+            answer, partial = None, str(exc)
         except Exception as exc:  # show the failure in the chat instead of a broken page
             log.exception("answering failed")
             answer, partial = None, f"Sorry, answering failed: {exc}"
@@ -340,14 +344,18 @@ def ask_api(qa: QA, defaults: Settings):
         earlier turns (or ""). Returns the Answer (text with [n] markers, citations, declined...) as JSON."""
         q = check_question(question, defaults)
         k = check_k(k)
-        return answer_json(qa.ask(q, history=parse_history(history_json, defaults), k=k))
+        try:
+            return answer_json(qa.ask(q, history=parse_history(history_json, defaults), k=k))
+        except (RemoteError, BadQuestion) as exc:
+            raise gr.Error(str(exc)) from None
 
     return ask
 
 
 # ---- the page: layout ------------------------------------------------------------------------
-def chat_tab(defaults: Settings) -> SimpleNamespace:
-    """The chat column (answers, question, sources) and the settings column (k, length, model, filters)."""
+def chat_tab(defaults: Settings, remote: bool = False) -> SimpleNamespace:
+    """The chat column (answers, question, sources) and the settings column (k, length, model, filters).
+    remote: the server's reader decides the answer length and model (shown, not changeable)."""
     with gr.Row():
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
@@ -366,8 +374,9 @@ def chat_tab(defaults: Settings) -> SimpleNamespace:
         with gr.Column(scale=1, min_width=240):
             gr.Markdown("### Settings")
             k = gr.Slider(*K_RANGE, value=defaults.k, step=1, label="Passages (k)", elem_id="k")
-            max_new = gr.Slider(*TOKENS_RANGE, value=defaults.max_new_tokens, step=TOKENS_STEP, label="Answer length (max new tokens)")
-            model = gr.Dropdown(list(GENERATORS), value=defaults.generator if defaults.generator in GENERATORS else GENERATORS[0], label="Model")
+            max_new = gr.Slider(*TOKENS_RANGE, value=defaults.max_new_tokens, step=TOKENS_STEP, label="Answer length (max new tokens)", interactive=not remote)
+            model = gr.Dropdown(list(GENERATORS), value=defaults.generator if defaults.generator in GENERATORS else GENERATORS[0], label="Model",
+                                interactive=not remote, info="set by the question server" if remote else None)
             gr.Markdown("**Filters**")
             f_source = gr.Dropdown(["(any)"], value="(any)", label="Source / category", allow_custom_value=True)
             f_title = gr.Textbox(label="Title words", placeholder="e.g. election")
@@ -428,17 +437,24 @@ def wire_articles(demo: gr.Blocks, arts: SimpleNamespace, f_source, h: SimpleNam
     demo.load(h.on_load, None, listing, api_visibility="undocumented")
 
 
-def build_app(qa: QA) -> gr.Blocks:
+def build_app(qa: QA | RemoteQA) -> gr.Blocks:
+    """The page over a local QA, or over a RemoteQA (no store: no article controls at all)."""
     defaults = getattr(qa, "settings", None) or Settings()
+    remote = qa.store is None
     with gr.Blocks(title="News QA") as demo:
         gr.Markdown("## News QA\nAsk about the indexed news articles; every answer cites the passages it comes from.")
         pairs = gr.State([])
         with gr.Tab("Chat"):
-            chat = chat_tab(defaults)
+            chat = chat_tab(defaults, remote)
         with gr.Tab("Articles"):
-            arts = articles_tab()
+            if remote:
+                gr.Markdown(f"Answers come from the question server at {md_text(qa.url)}. Its articles are added and "
+                            "removed where it runs (`python -m index add|remove`), not here.", elem_id="remote-note")
+            else:
+                arts = articles_tab()
         wire_chat(chat, pairs, chat_handlers(qa, defaults))
-        wire_articles(demo, arts, chat.f_source, article_handlers(qa.store))
+        if not remote:
+            wire_articles(demo, arts, chat.f_source, article_handlers(qa.store))
         gr.api(ask_api(qa, defaults), api_name="ask", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
     return demo
 
@@ -471,11 +487,12 @@ class AppEnv:
 
     port: int = 7860  # GRADIO_SERVER_PORT: the port to serve on (--port wins)
     auth: str | None = None  # QA_AUTH: user:password; required to serve on anything but loopback
+    qa_url: str | None = None  # QA_URL: answer through `python -m qa serve` at this URL, no local index (--qa-url wins)
 
 
 def read_app_env(environ=None) -> AppEnv:
     e = os.environ if environ is None else environ
-    return AppEnv(port=int(e.get("GRADIO_SERVER_PORT") or AppEnv.port), auth=e.get("QA_AUTH"))
+    return AppEnv(port=int(e.get("GRADIO_SERVER_PORT") or AppEnv.port), auth=e.get("QA_AUTH"), qa_url=e.get("QA_URL") or None)
 
 
 def main(argv=None) -> int:
@@ -485,6 +502,8 @@ def main(argv=None) -> int:
     ap.add_argument("--index-dir", default=None, help="index folder (default $QA_INDEX_DIR or indexes/default)")
     ap.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs QA_AUTH=user:password")
     ap.add_argument("--no-warmup", action="store_true", help="do not preload the generator at start")
+    ap.add_argument("--qa-url", default=env.qa_url, help="answer through the question API of `python -m qa serve` at this URL "
+                    "(http://[USER:PASSWORD@]HOST:PORT; else QA_AUTH is sent) instead of a local index and reader (default $QA_URL)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -496,20 +515,31 @@ def main(argv=None) -> int:
     if why:
         print(f"error: {why}", file=sys.stderr)
         return 2
-    try:
-        if args.index_dir is None and not index_env().index_dir:
-            store = index.ensure_default_index()
-        else:
-            store = index.open_index(args.index_dir)
-    except index.IndexError_ as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    qa = QA(store=store)
-    if not args.no_warmup:
-        threading.Thread(target=warm_up, args=(qa.settings.generator,), daemon=True).start()
+    if args.qa_url:
+        if args.index_dir is not None:
+            print("error: --qa-url and --index-dir exclude each other: the question server opens its own index", file=sys.stderr)
+            return 2
+        try:
+            qa = connect_remote(args.qa_url, auth=auth)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        what = f"answers from {qa.url}"
+    else:
+        try:
+            if args.index_dir is None and not index_env().index_dir:
+                store = index.ensure_default_index()
+            else:
+                store = index.open_index(args.index_dir)
+        except index.IndexError_ as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        qa, what = QA(store=store), f"{store.stats()['documents']} articles from {store.path}"
+        if not args.no_warmup:
+            threading.Thread(target=warm_up, args=(qa.settings.generator,), daemon=True).start()
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=1)
-    print(f"serving {store.stats()['documents']} articles from {store.path} on http://{args.host}:{args.port}", flush=True)
+    print(f"serving {what} on http://{args.host}:{args.port}", flush=True)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, **launch_kwargs())
     return 0
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .config import env
 from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport
-from .store import CorruptIndex, IndexError_, IndexStore
+from .store import CorruptIndex, IndexError_, IndexStore, ReadOnlyIndex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = REPO_ROOT / "examples" / "articles"
@@ -15,8 +15,11 @@ def default_index_dir() -> Path:
     return Path(env().index_dir or REPO_ROOT / "indexes" / "default")
 
 
-def open_index(path: str | Path | None = None, create: bool = True, **kw) -> IndexStore:
-    return IndexStore(path or default_index_dir(), create=create, **kw)
+def open_index(path: str | Path | None = None, create: bool = True, read_only: bool = False, **kw) -> IndexStore:
+    """The index at `path` (default_index_dir()). create=False: IndexError_ when there is none.
+    read_only=True: creates and writes nothing (SQLite may add its -wal/-shm files); writes raise
+    ReadOnlyIndex (index/store.py)."""
+    return IndexStore(path or default_index_dir(), create=create, read_only=read_only, **kw)
 
 
 def ensure_default_index(path: str | Path | None = None) -> IndexStore:
@@ -28,6 +31,6 @@ def ensure_default_index(path: str | Path | None = None) -> IndexStore:
 
 
 __all__ = [
-    "AddReport", "Chunk", "ChunkRecord", "Document", "Filters", "LoadError", "RemoveReport", "IndexStore", "CorruptIndex", "IndexError_",
+    "AddReport", "Chunk", "ChunkRecord", "Document", "Filters", "LoadError", "RemoveReport", "IndexStore", "CorruptIndex", "IndexError_", "ReadOnlyIndex",
     "open_index", "default_index_dir", "ensure_default_index", "EXAMPLES_DIR",
 ]

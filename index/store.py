@@ -9,6 +9,17 @@ Consistency rules
 - The reverse is not repaired: a folder holding index files (vectors-*.faiss, a WAL) beside an
   empty or missing meta.sqlite is corrupt. Opening it raises CorruptIndex with the rebuild command
   and writes nothing (a new empty database would silently stand in for the lost one).
+
+Read-only opens (IndexStore(path, read_only=True): the reader replicas of `python -m qa serve`)
+- SQLite is opened with mode=ro and nothing is written: no schema, meta or PRAGMA journal_mode
+  (the writer made the database WAL). The FAISS file is reconciled in memory, never saved. Every
+  write (add_*, remove*, save) raises ReadOnlyIndex. A missing index raises IndexError_.
+- Reading a WAL database needs its meta.sqlite-wal and -shm files: SQLite creates them (empty) when
+  no writer holds them and leaves them behind (a writer's next close removes them). In a folder
+  this process cannot write, and without those files, the open raises IndexError_ saying so.
+- SQLite reads see each committed write at once (documents, chunk text, lexical search); the
+  vector index is the one reconciled at the first search: dense search finds chunks added
+  later only after reopening.
 """
 from __future__ import annotations
 
@@ -74,6 +85,10 @@ class CorruptIndex(IndexError_):
     pass
 
 
+class ReadOnlyIndex(IndexError_):
+    """A write asked of an index opened read-only (IndexStore(read_only=True))."""
+
+
 class IndexStore:
     def __init__(
         self,
@@ -84,8 +99,10 @@ class IndexStore:
         vector_kind: str = DEFAULTS.vector_kind,
         lexical: str = "fts5",
         create: bool = True,
+        read_only: bool = False,
     ):
         self.path = Path(path)
+        self.read_only = read_only
         db = self.path / DB_NAME
         if not db.exists() or db.stat().st_size == 0:  # SQLite writes the header at once: 0 bytes = no index yet
             # ... unless index files sit beside it: then the database was lost, and creating a new
@@ -97,24 +114,38 @@ class IndexStore:
                     f"({', '.join(left)}): the index is corrupt. Rebuild it: delete the folder {self.path} "
                     f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
                 )
-            if not create:
+            if not create or read_only:
                 raise IndexError_(f"no index at {self.path}: build one with `python -m index add PATH --index-dir {self.path}`")
             self.path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._vec_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         try:
-            self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            if read_only:  # SQLite itself refuses any write on this connection
+                self.conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False, timeout=30, isolation_level=None)
+            else:
+                self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
+                self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             ok = self.conn.execute("PRAGMA quick_check").fetchone()[0]
             if ok != "ok":
                 raise sqlite3.DatabaseError(ok)
-            self.conn.executescript(SCHEMA)
             self.lexical = make_lexical(lexical)
-            self.lexical.install(self.conn)
+            if read_only:
+                tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+                if not {"meta", "documents", "chunks", "chunks_fts"} <= tables:
+                    raise IndexError_(f"{db} is not a complete index: open it once writable (`python -m index add ... --index-dir {self.path}`)")
+            else:
+                self.conn.executescript(SCHEMA)
+                self.lexical.install(self.conn)
         except sqlite3.DatabaseError as exc:
+            if read_only and isinstance(exc, sqlite3.OperationalError):  # SQLITE_READONLY / CANTOPEN: not a damaged file
+                raise IndexError_(
+                    f"cannot read index {self.path} read-only ({exc}): SQLite reads it through {DB_NAME}-wal and "
+                    f"{DB_NAME}-shm, which it must create in the folder when no one has the index open. Make the "
+                    f"folder writable by this user, or open the index there once as a user who can (the files then stay)"
+                ) from exc
             raise CorruptIndex(
                 f"index metadata {db} is corrupt ({exc}). Rebuild it: delete the folder {self.path} "
                 f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
@@ -129,7 +160,7 @@ class IndexStore:
         if stored and stored != name:
             raise IndexError_(f"index {self.path} was built with embedder '{stored}', not '{name}'")
         self.embedder_name = name
-        if not stored:
+        if not stored and not read_only:
             self._set_meta("embedder", name)
             self._set_meta("chunk_tokens", str(chunk_tokens))
             self._set_meta("overlap", str(overlap))
@@ -148,6 +179,11 @@ class IndexStore:
 
     def _set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    def _writable(self, what: str) -> None:
+        """ReadOnlyIndex, before anything is read or written, when this store was opened read-only."""
+        if self.read_only:
+            raise ReadOnlyIndex(f"index {self.path} is open read-only: cannot {what}. Change it with a writable open, e.g. `python -m index add|remove ... --index-dir {self.path}`")
 
     @property
     def generation(self) -> int:
@@ -196,6 +232,7 @@ class IndexStore:
                 log.warning("vector file %s unreadable (%s); rebuilding from metadata", f, exc)
         if vi is None:
             vi = make_vector_index(dim, self.vector_kind)
+        vi.exact = self.vectors_of  # PQ codes are re-scored with the exact vectors SQLite keeps
         changed = self._reconcile(vi)
         if changed or not self._vector_file(self.generation).exists():
             self._save_vectors(vi)
@@ -218,6 +255,8 @@ class IndexStore:
         return bool(extra or missing)
 
     def _save_vectors(self, vi: VectorIndex) -> None:
+        if self.read_only:  # reconciled in memory only: a read-only store writes nothing in its folder
+            return
         gen = self.generation
         vi.save(self._vector_file(gen))
         for f in [*self.path.glob("vectors-*.faiss"), *self.path.glob("vectors-*.faiss.tmp")]:
@@ -228,6 +267,7 @@ class IndexStore:
                     pass
 
     def save(self) -> None:
+        self._writable("save its vector file")
         with self._lock:
             if self._vectors is not None:
                 self._save_vectors(self._vectors)
@@ -235,6 +275,7 @@ class IndexStore:
     # ---- writing -------------------------------------------------------------------------
     def add_documents(self, docs: Iterable[Document], report: AddReport | None = None, save: bool = True) -> AddReport:
         """Index one batch of documents in a single transaction (unchanged ones are skipped)."""
+        self._writable("add documents")
         report = report or AddReport()
         batch = self._prepare(list(docs), report)
         if batch is not None:
@@ -250,6 +291,7 @@ class IndexStore:
         """Write documents chunked and embedded elsewhere (index/distributed.py: Ray workers) through
         the same one-transaction commit as add_documents: an unchanged document (same content hash)
         is skipped, a changed one replaces its rows. The vectors must come from this store's embedder."""
+        self._writable("add documents")
         report = report or AddReport()
         todo: list[tuple[Document, str]] = []
         per_doc: dict[str, list[Chunk]] = {}
@@ -389,6 +431,7 @@ class IndexStore:
 
         (Running the load/chunk stage in a second thread while the model embeds was measured:
         no gain on 2 cores, where the model already keeps both busy.)"""
+        self._writable("add files")
         t0 = time.time()
         report = AddReport()
         total = count_files(paths)
@@ -435,12 +478,14 @@ class IndexStore:
 
     def remove(self, doc_id: str) -> int:
         """Remove a document and its chunks; returns the number of chunks removed (0: not found)."""
+        self._writable("remove documents")
         rep = self._remove_where("doc_id = ?", (doc_id,))
         return max(rep.chunks, 1) if rep.documents else 0
 
     def remove_feed(self, feed: str) -> RemoveReport:
         """Remove every record of one JSONL file: the documents 'feed.jsonl#<id>' and 'feed.jsonl:<line>'
         (what the loader names them), in one transaction. An empty report: no such feed."""
+        self._writable("remove documents")
         feed = feed.rstrip("#:")
         if not feed:
             return RemoveReport()
@@ -577,7 +622,7 @@ class IndexStore:
 
     def integrity(self) -> dict:
         """Do SQLite, the full-text index and the vector index agree? Counts, and each kind of
-        disagreement (a sound index: vectors_match and fts_intact True, the last three 0)."""
+        disagreement (a sound index: vectors_match and fts_intact True, the last three 0; read-only: fts_intact None)."""
         with self._lock:
             ids = {r[0] for r in self.conn.execute("SELECT id FROM chunks")}
             vi = self.vectors
@@ -588,7 +633,7 @@ class IndexStore:
                 "chunks_listed": one("SELECT COALESCE(SUM(n_chunks), 0) FROM documents"),  # what the document rows say they hold
                 "vectors": vi.ntotal,
                 "vectors_match": set(vi.ids().tolist()) == ids,
-                "fts_intact": self.lexical.intact(self.conn),
+                "fts_intact": self.lexical.intact(self.conn) if not self.read_only else None,  # FTS5's check is an INSERT: None, not checked
                 "duplicate_ords": one("SELECT COUNT(*) FROM (SELECT 1 FROM chunks GROUP BY doc_id, ord HAVING COUNT(*) > 1)"),
                 "partial_documents": one(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "

@@ -79,6 +79,49 @@ class Answer:
         d.pop("hits", None)
         return d
 
+    @classmethod
+    def from_json(cls, data) -> "Answer":
+        """The inverse of to_json (from a server's /ask reply: qa/remote.py); hits, not in the JSON,
+        come back empty. Fields this version does not know are ignored; ValueError for a malformed one."""
+        d = _fields(cls, data, "answer")
+        if not isinstance(d.get("text"), str):
+            raise ValueError("an answer needs its text")
+        cites = data.get("citations")
+        cites = [] if cites is None else cites
+        if not isinstance(cites, list):
+            raise ValueError("citations must be a list")
+        trace = data.get("trace")
+        try:  # TypeError: a required field missing
+            d["citations"] = [Citation(**_fields(Citation, c, "citation")) for c in cites]
+            d["trace"] = Trace(**_fields(Trace, {} if trace is None else trace, "trace"))
+            return cls(**{**d, "hits": []})
+        except TypeError as exc:
+            raise ValueError(f"malformed answer: {exc}") from None
+
+
+_CAST = {"int": int, "float": float}
+
+
+def _fields(cls, data, what: str) -> dict:
+    """The fields of dataclass `cls` found in the JSON object `data`, numbers cast to their declared
+    type (ValueError when one cannot be; text must be text, a bool a bool)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        v = data[f.name]
+        if f.type == "bool" and not isinstance(v, bool) or f.type == "str" and not isinstance(v, str):
+            raise ValueError(f"{what}.{f.name} must be {'true or false' if f.type == 'bool' else 'text'}")
+        if f.type in _CAST:
+            try:
+                v = _CAST[f.type](v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{what}.{f.name} must be a number, not {type(v).__name__}") from None
+        out[f.name] = v
+    return out
+
 
 def answer_json(answer: Answer) -> dict:
     """Answer.to_json() as a function (app.answer_json is this)."""

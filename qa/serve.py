@@ -13,8 +13,9 @@ Two deployments:
     front   one replica, no CPU: reads and checks the request, then asks a reader through a
             DeploymentHandle; the handle's queue is bounded (max_queued_requests), and a question
             that finds it full gets 503 "busy" at once instead of waiting without end.
-    reader  N replicas, `cpus_per_replica` CPUs each: each opens the index (open_index(create=False):
-            it never creates or writes one), makes one QA and loads the reader once, then answers
+    reader  N replicas, `cpus_per_replica` CPUs each: each opens the index read-only (open_index(
+            read_only=True): it never creates or writes one, and N replicas opening at once do not
+            race on its files), makes one QA and loads the reader once, then answers
             one question at a time (max_ongoing_requests=1: the reader is single-stream anyway, and
             one answer takes at most Settings.answer_seconds of generation).
 
@@ -33,14 +34,13 @@ import os
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from index.records import Filters
 
 from .access import basic_auth_ok, parse_auth, refuse_bind
 from .config import field_range
+from .remote import Busy, post_json, request_body  # noqa: F401  (Busy: the 503 a client gets)
 from .validate import BadQuestion
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,7 @@ FILTER_KEYS = ("source", "title", "date_from", "date_to")
 # what the replicas inherit from the process that starts them (a joined cluster's workers do not
 # share its environment): the reader, the caches, offline mode
 ENV_PREFIXES = ("QA_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-ENV_SECRET = ("QA_AUTH",)
-
-
-class Busy(RuntimeError):
-    """The server's queue is full: try again later (HTTP 503)."""
+ENV_SECRET = ("QA_AUTH", "QA_URL")  # (the page's QA_URL may carry a password)
 
 
 # ---- requests (plain Python, no Ray) -----------------------------------------------------------
@@ -117,7 +113,7 @@ class Reader:
         from .config import Settings
         from .generator import make_generator
 
-        store = open_index(index_dir, create=False)
+        store = open_index(index_dir, read_only=True)
         self.qa = QA(store=store, settings=Settings().with_(generator=generator))
         store.embedder, store.vectors  # noqa: B018 - load now: the first question should not wait
         make_generator(self.qa.settings.generator)
@@ -275,7 +271,7 @@ def main(args) -> int:
         return 2
     index_dir = Path(args.index_dir or default_index_dir()).resolve()
     try:  # fail here, before Ray starts, when there is no index
-        store = open_index(index_dir, create=False)
+        store = open_index(index_dir, read_only=True)
         docs = store.stats()["documents"]
         store.close()
     except IndexError_ as exc:
@@ -321,25 +317,6 @@ def _stop(signum, frame):
 def ask_remote(url: str, question: str, history=None, k: int | None = None, filters: dict | None = None,
                timeout: float = 120, auth: tuple[str, str] | None = None) -> tuple[dict, dict]:
     """POST a question to a `python -m qa serve` URL (…/ask). Returns (Answer JSON, response headers);
-    BadQuestion for a 400, Busy for a 503, urllib.error.HTTPError for anything else."""
-    body = {"question": question, "history": [list(p) for p in history or []]}
-    if k is not None:
-        body["k"] = k
-    if filters:
-        body["filters"] = filters
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"})
-    if auth:
-        import base64
-
-        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read()), dict(r.headers)
-    except urllib.error.HTTPError as exc:
-        if exc.code in (400, 503):
-            try:
-                message = json.loads(exc.read()).get("message") or exc.reason
-            except (ValueError, AttributeError):
-                message = str(exc.reason)
-            raise (BadQuestion if exc.code == 400 else Busy)(message) from exc
-        raise
+    BadQuestion for a 400, Busy for a 503, qa.remote's Unreachable / RemoteError for anything else
+    (qa.remote.RemoteQA gives the Answer itself)."""
+    return post_json(url, request_body(question, history, k, filters), timeout=timeout, auth=auth)
