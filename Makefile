@@ -8,7 +8,7 @@ PORT ?= 7860
 # wheel cache). Portable x86-64 build (AVX2/FMA/F16C, not -march=native), so it runs on any AVX2 CPU.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
-.PHONY: install run test bench eval docs-tables index clean
+.PHONY: install run test test-fast bench eval docs-tables index clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install
 	bash scripts/ensure-chromium.sh || true
 	$(PY) -m pytest -q tests
 
+# the inner loop (under a minute): no real embedder, reader, browser or Ray cluster (markers in
+# pyproject.toml); the store, retrieval, evidence and citation tests run on the "hash-ngram" embedder
+test-fast: install
+	$(PY) -m pytest -q -m "not model and not slow and not browser and not ray" tests
+
 bench: install
 	$(PY) -m bench --out bench/report.json
 
@@ -43,10 +48,11 @@ eval: install
 	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
 
-# docs/eval.md is generated from the reports, never typed by hand
+# docs/eval.md and docs/scale.md are generated from the committed reports (eval/reports, bench/reports), never typed by hand
 docs-tables: install
 	$(PY) -m eval.table $(wildcard eval/reports/*.json) > docs/eval.md.tmp && mv docs/eval.md.tmp docs/eval.md || { rm -f docs/eval.md.tmp; exit 1; }
 	$(PY) -m eval.table $(wildcard eval/reports/variants/*.json) > docs/eval-variants.md.tmp && mv docs/eval-variants.md.tmp docs/eval-variants.md || { rm -f docs/eval-variants.md.tmp; exit 1; }
+	$(PY) -m bench.scale $(wildcard bench/reports/*.json) > docs/scale.md.tmp && mv docs/scale.md.tmp docs/scale.md || { rm -f docs/scale.md.tmp; exit 1; }
 
 clean:
 	rm -rf indexes .cache

@@ -33,7 +33,7 @@ from index.config import env as index_env  # noqa: E402
 from qa import QA, BadQuestion, Filters, Settings, answer_json, bound_history  # noqa: E402
 from index.filtering import checked  # noqa: E402
 from qa.access import parse_auth, refuse_bind  # noqa: E402  (one rule for every server here)
-from qa import check_question as qa_check_question  # noqa: E402
+from qa.validate import check_k as qa_check_k, check_question as qa_check_question, parse_history as qa_parse_history  # noqa: E402
 from qa.config import GENERATORS, field_range  # noqa: E402
 from qa.remote import RemoteError, RemoteQA, connect as connect_remote  # noqa: E402
 
@@ -188,35 +188,11 @@ def make_filters(source: str | None, title: str | None, date_from: str | None, d
 
 
 def parse_history(history, settings: Settings | None = None) -> list[tuple[str, str]]:
-    """History for the API: JSON of [[user, assistant], ...] or [{"role", "content"}, ...]; only the
-    last turns are kept, each message cut to a slice (qa.bound_history: the limits of Settings)."""
-    if history in (None, "", [], "null"):
-        return []
-    if isinstance(history, str):
-        try:
-            history = json.loads(history)
-        except json.JSONDecodeError as exc:
-            raise gr.Error(f"history_json is not valid JSON: {exc.msg}") from exc
-    if not isinstance(history, list):
-        raise gr.Error("history_json must be a JSON list")
-    pairs: list[tuple[str, str]] = []
-    if all(isinstance(m, dict) for m in history):
-        user = None
-        for m in history:
-            role, content = m.get("role"), m.get("content")
-            if not isinstance(content, str):
-                continue
-            if role == "user":
-                user = content
-            elif role == "assistant" and user is not None:
-                pairs.append((user, content))
-                user = None
-    else:
-        for p in history:
-            if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p)):
-                raise gr.Error("history_json items must be [question, answer] string pairs")
-            pairs.append((p[0], p[1]))
-    return bound_history(pairs, settings)
+    """History for the API (qa.parse_history: JSON pairs or chat messages, bounded), else a message on the page."""
+    try:
+        return qa_parse_history(history, settings)
+    except BadQuestion as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def check_question(question, settings: Settings | None = None) -> str:
@@ -252,14 +228,11 @@ def refreshed(store, status: str | None = None) -> list:
 
 # ---- the page: handlers (no layout) ----------------------------------------------------------
 def check_k(k) -> int:
-    """k for the /ask API: a whole number within the range the page's slider offers (Settings.k)."""
+    """k for the /ask API (qa.check_k: the range the page's slider offers), else a message on the page."""
     try:
-        k = int(k)
-    except (TypeError, ValueError) as exc:
-        raise gr.Error("k must be an integer") from exc
-    if not K_RANGE[0] <= k <= K_RANGE[1]:
-        raise gr.Error(f"k must be between {K_RANGE[0]} and {K_RANGE[1]}")
-    return k
+        return qa_check_k(k)
+    except BadQuestion as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def chat_handlers(qa: QA, defaults: Settings) -> SimpleNamespace:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def clustered_vectors(n: int, dim: int = 384, clusters: int | None = None, spread: float = 1.0, seed: int = 0) -> np.ndarray:
+def clustered_vectors(n: int, dim: int = 384, clusters: int | None = None, spread: float = 1.0, seed: int = 0,
+                      out: np.ndarray | None = None) -> np.ndarray:
     """n L2-normalised float32 vectors around random centres (cluster sizes vary, like topics in news).
 
     `spread` is the noise norm relative to the centre's: 1.0 gives a cosine of ~0.7 to the centre.
+    `out`: an (n, dim) float32 array to fill (a np.memmap for sizes that do not fit in RAM).
     """
     rng = np.random.default_rng(seed)
     clusters = clusters or max(1, min(2000, n // 200))
@@ -15,7 +17,7 @@ def clustered_vectors(n: int, dim: int = 384, clusters: int | None = None, sprea
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     weights = rng.pareto(1.5, clusters) + 1.0
     weights /= weights.sum()
-    out = np.empty((n, dim), dtype=np.float32)
+    out = np.empty((n, dim), dtype=np.float32) if out is None else out
     step = 100_000
     for i in range(0, n, step):
         m = min(step, n - i)

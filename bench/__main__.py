@@ -4,17 +4,24 @@ Sections (each can be skipped with --skip NAME):
   index    indexing throughput of the real pipeline (load -> chunk -> embed -> SQLite/FAISS) on news
            articles, against plain sentence-transformers `encode` (torch) over the same chunk texts in
            the same run, plus how closely the pipeline's embeddings agree with the plain ones.
+  ray      the same news articles indexed serially and as a Ray Data pipeline on a local cluster of
+           this machine's cores: chunks/s of each, their ratio, Ray's overhead and cluster start.
+  writer   the single writer's ceiling: pre-embedded documents committed through add_embedded.
   vectors  retrieval latency p50/p95 (one query at a time, as the app searches) of exact and IVF
            search over clustered synthetic 384-d unit vectors, IVF recall@10 against exact, and the
            resident memory of a process serving the largest index.
+  pq       the same for IVF-PQ ("ivfpq") up to 10M vectors, memory-mapped, re-scored from the file
+           as the store re-scores from SQLite; recall@10 with and without re-scoring, memory per 1M.
   qa       time to first streamed token and full-answer latency through qa.QA.ask_stream.
   startup  cold start (empty model caches) and warm start of a fresh process: build/open the
-           index, construct QA, answer one question.
-The report holds numbers only; the table printed at the end is the same data.
+           index, construct QA, answer one question; the warm process's resident memory.
+The report holds numbers, plus "machine" (CPU model, cores, vector extensions), "created_at" and the
+"sections" run; the table printed at the end is the same data, under the CPU it was measured on.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from eval.machine import machine_info
 
 from . import clustered_vectors, recall_at_k
 
@@ -225,6 +234,87 @@ def agreement(got: Indexed, emb, ref, plain: np.ndarray, variants: dict, report:
         report["gold_questions"] = len(gold)
 
 
+# ---- Ray ----------------------------------------------------------------------------------
+def bench_ray(limit: int, report: dict) -> None:
+    """The same articles indexed serially (IndexStore.add_paths) and as a Ray Data pipeline on a local
+    cluster of this machine's cores (index.distributed.add_paths_ray), same embedder and backend.
+    On one machine Ray cannot be faster than the serial path's own threads; what this measures is
+    its overhead, i.e. what a cluster of N such machines must beat: ray_chunks_per_s * N."""
+    import ray
+
+    from index.distributed import add_paths_ray
+    from index.embedder import make_embedder
+    from index.store import IndexStore
+
+    files = pick_news(limit)
+    emb = make_embedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "bbc"
+        for f in files:
+            dst = corpus / f.relative_to(NEWS / "bbc")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(f.read_bytes())
+        serial = IndexStore(Path(tmp) / "serial", embedder=emb)
+        log(f"ray: {len(files)} articles serially ({emb.backend})")
+        t0 = time.perf_counter()
+        rep = serial.add_paths([corpus])
+        report["ray_serial_chunks_per_s"] = rep.chunks / (time.perf_counter() - t0)
+        serial.close()
+        t0 = time.perf_counter()
+        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, logging_level="WARNING")
+        report["ray_cluster_start_s"] = time.perf_counter() - t0
+        try:
+            dist = IndexStore(Path(tmp) / "ray", embedder=emb)
+            log(f"ray: the same articles on a local Ray cluster of {os.cpu_count()} CPUs")
+            t0 = time.perf_counter()
+            rep = add_paths_ray(dist, [corpus])
+            wall = time.perf_counter() - t0
+            dist.close()
+        finally:
+            ray.shutdown()
+    report["ray_docs"] = len(rep.added)
+    report["ray_chunks_per_s"] = rep.chunks / wall
+    report["ray_vs_serial"] = report["ray_chunks_per_s"] / report["ray_serial_chunks_per_s"]
+    report["ray_overhead_s"] = wall - rep.chunks / report["ray_serial_chunks_per_s"]
+    log(f"ray: {report['ray_chunks_per_s']:.1f} chunks/s vs serial {report['ray_serial_chunks_per_s']:.1f} "
+        f"({report['ray_vs_serial']:.2f}x), cluster start {report['ray_cluster_start_s']:.1f} s")
+
+
+def bench_writer(limit: int, report: dict, copies: int = 5) -> None:
+    """The single writer's ceiling: documents already chunked and embedded (what Ray workers hand
+    the driver) committed through IndexStore.add_embedded, one transaction per 64 documents, as
+    add_paths_ray does. A cluster cannot index faster than this, whatever its size."""
+    import dataclasses as dc
+
+    from index.embedder import make_embedder
+    from index.loaders import load_paths
+    from index.records import Document
+    from index.store import IndexStore
+
+    emb = make_embedder()
+    docs = [d for d in load_paths([NEWS / "bbc"]) if isinstance(d, Document)][: max(1, limit)]
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = IndexStore(Path(tmp) / "w", embedder=emb)
+        items = []
+        for c in range(copies):  # the same articles under other ids: a bigger sample, same sizes
+            for d in docs:
+                d2 = dc.replace(d, doc_id=f"{c}/{d.doc_id}", path=f"{c}/{d.path}")
+                chunks = store.chunker.chunk(d2)
+                v = rng.standard_normal((len(chunks), emb.dim)).astype(np.float32)
+                items.append((d2, chunks, v / np.linalg.norm(v, axis=1, keepdims=True)))
+        n = sum(len(cs) for _, cs, _ in items)
+        t0 = time.perf_counter()
+        for i in range(0, len(items), 64):
+            store.add_embedded(items[i : i + 64], save=False)
+        store.save()
+        wall = time.perf_counter() - t0
+        report["writer_chunks_per_s"] = n / wall
+        store.close()  # checkpoints the WAL: what stays on disk
+        report["store_bytes_per_chunk"] = sum(f.stat().st_size for f in (Path(tmp) / "w").iterdir() if f.is_file()) / n
+    log(f"writer: {report['writer_chunks_per_s']:.0f} chunks/s committed, {report['store_bytes_per_chunk']:.0f} bytes per chunk on disk")
+
+
 # ---- vectors ------------------------------------------------------------------------------
 SERVE = r"""
 import json, sys, time, numpy as np, psutil, faiss
@@ -303,6 +393,88 @@ def bench_vectors(sizes: list[int], nq: int, report: dict) -> None:
             del vi
 
 
+# ---- PQ: past 10M chunks --------------------------------------------------------------------
+SERVE_PQ = r"""
+import json, sys, time, numpy as np, psutil, faiss
+sys.path.insert(0, {repo!r})
+from index.vectors import VectorIndex
+proc = psutil.Process()
+base = proc.memory_info().rss
+q = np.load({qfile!r})
+vecs = np.memmap({vfile!r}, dtype=np.float32, mode="r", shape=({n}, 384))
+vi = VectorIndex.load({path!r}, 384, "ivfpq")
+held = proc.memory_info().rss - base
+vi.exact = lambda ids: {{i: vecs[i] for i in ids}}  # the store reads these rows from SQLite
+lat = []
+for row in q:
+    t = time.perf_counter(); vi.search(row, 10); lat.append(time.perf_counter() - t)
+print(json.dumps({{"rss_mb": held / 2**20, "p50": float(np.median(lat)), "p95": float(np.percentile(lat, 95))}}))
+"""
+
+
+def exact_top(vecs: np.ndarray, q: np.ndarray, k: int = 10) -> list[list[int]]:
+    """Exact top-k row numbers for each query, reading vecs (memory-mapped) by blocks."""
+    best_s = np.full((len(q), k), -np.inf, np.float32)
+    best_i = np.full((len(q), k), -1, np.int64)
+    for i in range(0, len(vecs), 200_000):
+        s = q @ np.asarray(vecs[i : i + 200_000]).T
+        top = np.argpartition(-s, min(k, s.shape[1] - 1), axis=1)[:, :k]
+        alls = np.concatenate([best_s, np.take_along_axis(s, top, 1)], 1)
+        alli = np.concatenate([best_i, top + i], 1)
+        order = np.argsort(-alls, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(alls, order, 1), np.take_along_axis(alli, order, 1)
+    return best_i.tolist()
+
+
+def bench_pq(sizes: list[int], nq: int, report: dict) -> None:
+    """IVF-PQ ("ivfpq") over clustered synthetic vectors written to a memory-mapped file (10M x 384
+    floats are 15 GB: never all in RAM), re-scored from that file as the store re-scores from SQLite."""
+    from index.vectors import make_vector_index
+
+    for n in sizes:
+        tag = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}m"
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+            vfile = str(Path(tmp) / "vectors.f32")
+            log(f"{n} vectors: writing clustered synthetic vectors to {vfile}")
+            vecs = np.memmap(vfile, dtype=np.float32, mode="w+", shape=(n + nq, 384))
+            clustered_vectors(n + nq, 384, seed=n % 9973, out=vecs)
+            q = np.array(vecs[n:])
+            vecs = np.memmap(vfile, dtype=np.float32, mode="r", shape=(n, 384))
+            truth = exact_top(vecs, q)
+            log(f"{n} vectors: building IVF-PQ")
+            t0 = time.perf_counter()
+            vi = make_vector_index(384, "ivfpq")
+            vi.exact = lambda ids: {i: vecs[i] for i in ids}
+            vi.fit(np.arange(n, dtype=np.int64), vecs)
+            report[f"pq_build_s_{tag}"] = time.perf_counter() - t0
+            report[f"pq_nlist_{tag}"] = int(vi.index.nlist)
+            report[f"pq_nprobe_{tag}"] = int(vi.nprobe)
+            got = [[i for i, _ in h] for h in vi.search_many(q, 10)]
+            report[f"pq_recall_at_10_{tag}"] = recall_at_k(got, truth, 10)
+            ex = vi.exact
+            vi.exact = None
+            codes = [[i for i, _ in h] for h in vi.search_many(q, 10)]
+            report[f"pq_codes_only_recall_at_10_{tag}"] = recall_at_k(codes, truth, 10)
+            vi.exact = ex
+            path = Path(tmp) / "vectors.faiss"
+            vi.save(path)
+            report[f"pq_file_mb_{tag}"] = path.stat().st_size / 2**20
+            del vi
+            qfile = str(Path(tmp) / "q.npy")
+            np.save(qfile, q)
+            code = SERVE_PQ.format(repo=str(REPO), qfile=qfile, vfile=vfile, n=n, path=str(path))
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
+            if out.returncode != 0:
+                log(f"PQ serve subprocess failed: {out.stderr[-500:]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            report[f"pq_retrieval_p50_ms_{tag}"] = r["p50"] * 1e3
+            report[f"pq_retrieval_p95_ms_{tag}"] = r["p95"] * 1e3
+            report[f"pq_rss_mb_per_1m_chunks_{tag}"] = r["rss_mb"] * 1_000_000 / n
+            log(f"{n} vectors: IVF-PQ p95 {r['p95'] * 1e3:.1f} ms, recall@10 {report[f'pq_recall_at_10_{tag}']:.3f}, "
+                f"{report[f'pq_rss_mb_per_1m_chunks_{tag}']:.0f} MB per 1M, built in {report[f'pq_build_s_{tag}']:.0f} s")
+
+
 # ---- QA -------------------------------------------------------------------------------------
 def bench_qa(report: dict) -> None:
     from index import EXAMPLES_DIR, open_index
@@ -348,7 +520,8 @@ from qa import QA
 store = index.ensure_default_index({idx!r})
 qa = QA(store=store)
 a = qa.ask({q!r})
-print(json.dumps({{"s": time.perf_counter() - t, "text": a.text[:80]}}))
+import psutil
+print(json.dumps({{"s": time.perf_counter() - t, "text": a.text[:80], "rss_mb": psutil.Process().memory_info().rss / 2**20}}))
 """
 
 
@@ -361,7 +534,10 @@ def bench_startup(report: dict) -> None:
             if out.returncode != 0:
                 log(f"{label} start failed: {out.stderr[-800:]}")
                 return
-            report[f"{label}_start_s"] = json.loads(out.stdout.strip().splitlines()[-1])["s"]
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            report[f"{label}_start_s"] = r["s"]
+            if label == "warm":  # one answering process: embedder, reader, a small index (what a serve replica holds)
+                report["answering_process_rss_mb"] = r["rss_mb"]
             log(f"{label} start: {report[f'{label}_start_s']:.1f} s")
 
 
@@ -370,13 +546,16 @@ TARGETS = {
     "index_speedup": (">=", 3.0),
     "retrieval_p95_ms_1m": ("<", 50.0),
     "ann_recall_at_10_1m": (">=", 0.95),
+    "pq_recall_at_10_10m": (">=", 0.95),
+    "pq_retrieval_p95_ms_10m": ("<", 50.0),
     "ttft_p50_s": ("<", 1.5),
     "warm_start_s": ("<", 10.0),
 }
 
 
-def table(report: dict) -> str:
-    lines = [f"{'metric':40s} {'value':>12s}  target"]
+def table(report: dict, machine) -> str:
+    lines = [f"CPU: {machine.label()}; load average {report.get('load_average_1m', float('nan')):.1f}", "",
+             f"{'metric':40s} {'value':>12s}  target"]
     for k, v in report.items():
         if not isinstance(v, (int, float)):
             continue
@@ -393,22 +572,32 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench/report.json")
     ap.add_argument("--news-limit", type=int, default=0, help="news articles to index (default 0: all of ../shared/data/news/bbc)")
+    ap.add_argument("--ray-limit", type=int, default=200, help="news articles indexed serially and on Ray for the ray section")
     ap.add_argument("--sizes", default="10000,100000,1000000", help="vector counts for the retrieval sweep")
+    ap.add_argument("--pq-sizes", default="1000000,10000000", help="vector counts for the IVF-PQ sweep (memory-mapped; $BENCH_TMP holds the 15 GB of 10M)")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--skip", action="append", default=[], choices=["index", "vectors", "qa", "startup"])
+    ap.add_argument("--skip", action="append", default=[], choices=["index", "ray", "writer", "vectors", "pq", "qa", "startup"])
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     report: dict = {"cpu_count": os.cpu_count() or 0}
+    machine = machine_info()
+    # the machine every figure was measured on, and when (the figures themselves are numbers only)
+    meta = {"machine": dataclasses.asdict(machine), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sections": []}
+    log(f"on {machine.label()}")
     t0 = time.time()
     sections = [
         ("index", lambda: bench_index(args.news_limit, report)),
+        ("ray", lambda: bench_ray(args.ray_limit, report)),
+        ("writer", lambda: bench_writer(args.ray_limit, report)),
         ("vectors", lambda: bench_vectors([int(s) for s in args.sizes.split(",") if s], args.queries, report)),
+        ("pq", lambda: bench_pq([int(s) for s in args.pq_sizes.split(",") if s], args.queries, report)),
         ("qa", lambda: bench_qa(report)),
         ("startup", lambda: bench_startup(report)),
     ]
     for name, fn in sections:
         if name in args.skip:
             continue
+        meta["sections"].append(name)
         log(f"section {name}")
         s0 = time.time()
         try:
@@ -418,12 +607,12 @@ def main(argv=None) -> int:
             report[f"{name}_failed"] = 1
         report[f"{name}_section_s"] = time.time() - s0
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({k: v for k, v in report.items() if isinstance(v, (int, float))}, indent=2) + "\n")
+        Path(args.out).write_text(json.dumps(dict({k: v for k, v in report.items() if isinstance(v, (int, float))}, **meta), indent=2) + "\n")
     report["bench_seconds"] = time.time() - t0
     report["load_average_1m"] = os.getloadavg()[0]
     report = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report))
+    Path(args.out).write_text(json.dumps(dict(report, **meta), indent=2) + "\n")
+    print(table(report, machine))
     print(f"\nwrote {args.out}")
     return 0
 

@@ -14,9 +14,9 @@ fallback), with the model files already assembled and converted (run once first 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,38 +24,11 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from eval.machine import Machine, machine_info
+
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE = REPO / "examples" / "articles" / "home-office-rotherham-review.txt"
 QUESTIONS = ["Which home secretary ordered the review?", "Who is the Rotherham Labour MP quoted in the article?"]
-
-
-def cpu_info() -> dict:
-    name = platform.processor() or "?"
-    flags: set[str] = set()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name") and name in ("?", "", "x86_64"):
-                name = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                name = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return {
-        "model": name, "cores": os.cpu_count(),
-        "avx2": "avx2" in flags, "avx512f": "avx512f" in flags, "avx512_vnni": "avx512_vnni" in flags,
-    }
-
-
-def cpu_label(c: dict) -> str:
-    ext = [k for k in ("avx2", "avx512f", "avx512_vnni") if c.get(k)]
-    return f"{c['model']}, {c['cores']} cores ({', '.join(ext) or 'no AVX2'})"
 
 
 def make_prompts(count_tokens, target: int) -> list[str]:
@@ -135,8 +108,8 @@ def run_qa_runtime(model: str, runtime: str, runs: int, threads: int, target: in
 
 
 # ---- the table ------------------------------------------------------------------------------
-def table(rows: list[dict], cpu: dict) -> str:
-    out = [f"CPU: {cpu_label(cpu)}; threads = {rows[0]['threads'] if rows else '?'}", "",
+def table(rows: list[dict], machine: Machine) -> str:
+    out = [f"CPU: {machine.label()}; threads = {rows[0]['threads'] if rows else '?'}", "",
            "| model | runtime | load (s) | prompt tokens | TTFT p50 (s) | TTFT, examples cached (s) | tokens/s p50 | answer |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -171,8 +144,8 @@ def main(argv=None) -> int:
             row = {"model": model, "runtime": rt, "threads": a.threads, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
         print("ROW " + json.dumps(row), flush=True)
         return 0
-    cpu = cpu_info()
-    print(cpu_label(cpu), flush=True)
+    machine = machine_info()
+    print(machine.label(), flush=True)
     rows = []
     for model in a.models.split(","):
         for rt in a.runtimes.split(","):
@@ -185,9 +158,9 @@ def main(argv=None) -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print(table(rows, cpu))
+    print(table(rows, machine))
     if a.out:
-        Path(a.out).write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
+        Path(a.out).write_text(json.dumps({"machine": dataclasses.asdict(machine), "rows": rows}, indent=1))
     return 0
 
 

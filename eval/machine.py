@@ -16,6 +16,10 @@ class Machine:
     cores: int = 0
     vector_extensions: list[str] = field(default_factory=list)
 
+    def label(self) -> str:
+        """'AMD EPYC, 2 cores (avx2, avx512f, avx512_vnni)': what every measured figure is printed beside."""
+        return f"{self.cpu or '?'}, {self.cores} cores ({', '.join(self.vector_extensions) or 'no AVX2'})"
+
 
 def parse_cpuinfo(text: str) -> Machine:
     """The first 'model name' and the listed VECTOR_EXTENSIONS of the first 'flags' line of /proc/cpuinfo."""

@@ -6,34 +6,28 @@ import json
 import logging
 import sqlite3
 import sys
-import time
 
 from . import CorruptIndex, IndexError_, default_index_dir, open_index
 from .config import DEFAULTS
-from .vectors.ivf import AUTO_THRESHOLD
+from .vectors import AUTO_THRESHOLD, KINDS, PQ_THRESHOLD
 from .loaders import printable
 
 
-def _progress_bar():
-    state = {"t0": time.time(), "last": 0.0}
+class _ProgressBar:
+    """A tqdm line on stderr moved by the store's (done, total, report) progress callback: files done,
+    rate and ETA, with the chunks written so far."""
 
-    def cb(done, total, report):
-        now = time.time()
-        if now - state["last"] < 0.5 and done < total:
-            return
-        state["last"] = now
-        el = now - state["t0"]
-        rate = done / el if el > 0 else 0
-        eta = (total - done) / rate if rate > 0 else 0
-        width = 30
-        fill = int(width * done / total) if total else width
-        sys.stderr.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} files  {report.chunks} chunks  "
-            f"{rate:.1f} files/s  {report.chunks / el if el else 0:.0f} chunks/s  ETA {eta:.0f}s   "
-        )
-        sys.stderr.flush()
+    def __init__(self):
+        from tqdm import tqdm
 
-    return cb
+        self.bar = tqdm(desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, done: int, total: int, report) -> None:
+        self.bar.total = total
+        self.bar.set_postfix(chunks=report.chunks, refresh=False)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.bar.close()
 
 
 def main(argv=None) -> int:
@@ -44,8 +38,9 @@ def main(argv=None) -> int:
     a.add_argument("paths", nargs="+")
     a.add_argument("--chunk-tokens", type=int, default=DEFAULTS.chunk_tokens,
                    help=f"max embedder tokens per chunk (new index only; default {DEFAULTS.chunk_tokens})")
-    a.add_argument("--vector-index", default=DEFAULTS.vector_kind, choices=["auto", "flat", "ivf", "hnsw"],
-                   help=f"FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'hnsw', or 'auto' (exact, IVF past {AUTO_THRESHOLD:,} chunks)")
+    a.add_argument("--vector-index", default=DEFAULTS.vector_kind, choices=KINDS,
+                   help=f"FAISS index kind for a new index: exact 'flat', approximate 'ivf'/'ivfpq'/'hnsw', or 'auto' "
+                        f"(exact, IVF-SQ8 past {AUTO_THRESHOLD:,} chunks, IVF-PQ from {PQ_THRESHOLD:,})")
     a.add_argument("--embedder", default=None, help="'minilm' (packaged) or a local sentence-transformers folder")
     a.add_argument("--quiet", action="store_true")
     a.add_argument("--ray", nargs="?", const="", default=None, metavar="auto|ADDRESS",
@@ -69,9 +64,9 @@ def main(argv=None) -> int:
             if args.ray is not None:  # Ray is imported on this path only
                 from .distributed import add_paths_ray
 
-                rep = add_paths_ray(store, args.paths, address=args.ray or None, progress=None if args.quiet else _progress_bar(), on_skip=skip)
+                rep = add_paths_ray(store, args.paths, address=args.ray or None, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
             else:
-                rep = store.add_paths(args.paths, progress=None if args.quiet else _progress_bar(), on_skip=skip)
+                rep = store.add_paths(args.paths, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
             sys.stderr.write("\n")
             print(
                 f"added {len(rep.added)}, replaced {len(rep.replaced)}, unchanged {len(rep.unchanged)}, "

@@ -15,7 +15,7 @@ class IndexSettings:
 
     chunk_tokens: int = 200  # max embedder tokens per chunk, title included: a few sentences, well under MiniLM's 256
     overlap: int = 1  # sentences consecutive chunks share, so an answer across a boundary is whole in one of them
-    vector_kind: str = "auto"  # FAISS index: exact until it is large, then IVF (index/vectors/ivf.py)
+    vector_kind: str = "auto"  # FAISS index: exact until it is large, then IVF-SQ8, then IVF-PQ (index/vectors/ivf.py)
 
 
 DEFAULTS = IndexSettings()
@@ -32,6 +32,7 @@ class IndexEnv:
     embed_threads: int | None = None  # QA_EMBED_THREADS: the embedder's threads (else every core); a Ray embedding actor gets its share
     vector_ivf_min: int | None = None  # QA_VECTOR_IVF_MIN: vectors before an "ivf" index trains (else ivf.IVF_MIN)
     vector_auto_threshold: int | None = None  # QA_VECTOR_AUTO_THRESHOLD: vectors an "auto" index keeps exact (else ivf.AUTO_THRESHOLD)
+    vector_pq_threshold: int | None = None  # QA_VECTOR_PQ_THRESHOLD: vectors from which an "auto" index holds PQ codes (else ivf.PQ_THRESHOLD)
     vector_mmap: bool | None = None  # QA_VECTOR_MMAP: 1 always memory-maps IVF files, 0 never (else past ivf.MMAP_BYTES)
 
 
@@ -61,6 +62,7 @@ def read_env(environ: Mapping[str, str] | None = None) -> IndexEnv:
         embed_threads=int(threads) if threads.isdigit() else None,
         vector_ivf_min=env_int(e, "QA_VECTOR_IVF_MIN"),
         vector_auto_threshold=env_int(e, "QA_VECTOR_AUTO_THRESHOLD"),
+        vector_pq_threshold=env_int(e, "QA_VECTOR_PQ_THRESHOLD"),
         vector_mmap={"1": True, "0": False}.get(mmap or ""),
     )
 

@@ -39,9 +39,8 @@ from pathlib import Path
 from index.records import Filters
 
 from .access import basic_auth_ok, parse_auth, refuse_bind
-from .config import field_range
 from .remote import Busy, post_json, request_body  # noqa: F401  (Busy: the 503 a client gets)
-from .validate import BadQuestion
+from .validate import BadQuestion, check_k, parse_history
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +67,15 @@ def parse_request(body) -> dict:
     extra = sorted(set(body) - set(REQUEST_KEYS))
     if extra:
         raise BadQuestion(f"Unknown field(s) {', '.join(map(repr, extra))}: a request has only {', '.join(REQUEST_KEYS)}.")
-    out: dict = {"question": body.get("question"), "history": body.get("history") or []}
-    if not isinstance(out["history"], list):
+    history = body.get("history")
+    if isinstance(history, str):  # a list here: JSON text inside JSON is not this API
         raise BadQuestion("history must be a JSON list of [question, answer] pairs.")
+    out: dict = {"question": body.get("question"), "history": parse_history(history)}  # the page's rules: pairs or chat messages
     k = body.get("k")
     if k is not None:
-        if isinstance(k, bool) or not isinstance(k, int):
+        if not isinstance(k, int) or isinstance(k, bool):  # 5, not "5" or 5.0
             raise BadQuestion("k must be an integer.")
-        lo, hi = field_range("k")  # the page's slider and /ask offer the same range
-        if not lo <= k <= hi:
-            raise BadQuestion(f"k must be between {lo} and {hi}.")
-        out["k"] = k
+        out["k"] = check_k(k)  # the page's slider and /ask offer the same range
     f = body.get("filters")
     if f:
         if not isinstance(f, dict):

@@ -8,7 +8,9 @@ to a bounded slice.
 """
 from __future__ import annotations
 
-from .config import Settings
+import json
+
+from .config import Settings, field_range
 
 
 class BadQuestion(ValueError):
@@ -55,6 +57,53 @@ def bound_history(history, settings: Settings | None = None) -> list[tuple[str, 
             raise BadQuestion("The history must be a list of (question, answer) pairs of text.")
         out.append(tuple((x or "")[: s.max_history_chars] for x in pair))
     return out
+
+
+def parse_history(history, settings: Settings | None = None) -> list[tuple[str, str]]:
+    """History as the APIs receive it, bounded (bound_history): JSON text or a list, of
+    [question, answer] pairs or of chat messages {"role": "user"|"assistant", "content": ...}
+    (a user message without its answer is dropped). None / "" / [] -> []. BadQuestion otherwise."""
+    if history in (None, "", [], "null"):
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except json.JSONDecodeError as exc:
+            raise BadQuestion(f"The history is not valid JSON: {exc.msg}.") from None
+    if not isinstance(history, list):
+        raise BadQuestion("The history must be a JSON list of [question, answer] pairs.")
+    pairs: list[tuple[str, str]] = []
+    if all(isinstance(m, dict) for m in history):
+        user = None
+        for m in history:
+            role, content = m.get("role"), m.get("content")
+            if not isinstance(content, str):
+                continue
+            if role == "user":
+                user = content
+            elif role == "assistant" and user is not None:
+                pairs.append((user, content))
+                user = None
+    else:
+        for p in history:
+            if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p)):
+                raise BadQuestion("The history's items must be [question, answer] pairs of text.")
+            pairs.append((p[0], p[1]))
+    return bound_history(pairs, settings)
+
+
+def check_k(k) -> int:
+    """k (passages) as a whole number within the range the page's slider offers (Settings.k)."""
+    lo, hi = field_range("k")
+    if isinstance(k, bool):
+        raise BadQuestion("k must be an integer.")
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise BadQuestion("k must be an integer.") from None
+    if not lo <= k <= hi:
+        raise BadQuestion(f"k must be between {lo} and {hi}.")
+    return k
 
 
 def check_input(question, history=None, settings: Settings | None = None) -> tuple[str, list[tuple[str, str]]]:

@@ -80,7 +80,7 @@ def test_unknown_kind_and_kind_mismatch(tmp_path):
 
 
 def test_factory_refuses_unknown_kinds_and_settings(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown vector index kind 'lsh' \(available: flat, ivf, hnsw, auto\)"):
+    with pytest.raises(ValueError, match=r"unknown vector index kind 'lsh' \(available: flat, ivf, hnsw, auto, ivfpq\)"):
         make_vector_index(DIM, "lsh")
     with pytest.raises(TypeError, match="unknown vector index setting"):
         make_vector_index(DIM, "flat", nlist=64)  # a typo is not silently ignored
@@ -173,7 +173,7 @@ def test_ivf_retrains_as_it_grows():
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
-def test_store_reconciles_every_kind(kind, tmp_path, set_env):
+def test_store_reconciles_every_kind(kind, tmp_path, set_env, any_embedder):
     """The store's FAISS file is a cache of SQLite: stale or missing files are repaired on open."""
     from index import Document, IndexStore
 
@@ -189,7 +189,7 @@ def test_store_reconciles_every_kind(kind, tmp_path, set_env):
         "Heavy rain flooded hundreds of homes along the river valley. Rescue teams used boats overnight.",
     ]
     docs = [Document(f"d{i}", f"Story {i}", f"Story {i}\n\n{text}", source="t") for i, text in enumerate(stories)]
-    s = IndexStore(tmp_path, vector_kind=kind)
+    s = IndexStore(tmp_path, embedder=any_embedder, vector_kind=kind)
     s.add_documents(docs)
     n = s.stats()["chunks"]
     assert s.vectors.impl == kind and s.vectors.ntotal == n

@@ -30,7 +30,8 @@ class VectorIndex(ABC):
 
     def __init__(self, dim: int):
         self.dim = dim
-        self.impl = self.kind  # what the FAISS index holds now ("ivf" and "auto" start "flat")
+        self.impl = self.kind  # what the FAISS index holds now ("ivf", "ivfpq" and "auto" start "flat")
+        self.exact = None  # chunk ids -> {id: exact vector}: kinds holding lossy codes re-score with it
         self.index = self._empty()
 
     # ---- what a kind provides --------------------------------------------------------------
