@@ -21,7 +21,7 @@ from .generator import make_generator
 from .history import standalone_question
 from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import Retriever
+from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT
 from .validate import check_input
@@ -60,7 +60,8 @@ class QA:
         t0 = time.time()
         s = self.settings.with_(**overrides)
         q, history = check_input(question, history, s)  # BadQuestion (a ValueError) before any work
-        turn = Turn(question=q, standalone=standalone_question(q, history, s), settings=s, articles=self._articles)
+        turn = Turn(question=q, standalone=standalone_question(q, history, s), settings=s, articles=self._articles,
+                    encode=MemoEncoder(self.store.embedder.encode))
         turn.trace.kind = question_kind(q)
         self._retrieve(turn)
         gen = make_generator(s.generator)
@@ -76,7 +77,7 @@ class QA:
     # ---- the stages ------------------------------------------------------------------------
     def _retrieve(self, turn: Turn) -> None:
         t = time.time()
-        turn.hits = self.retriever.retrieve(turn.standalone, turn.settings)
+        turn.hits = self.retriever.retrieve(turn.standalone, turn.settings, encode=turn.encode)
         # relevance of the best passage: the reranker's score (cosine, question-term coverage,
         # fusion and BM25, plus the best sentence's score for the top few), or the cosine
         # similarity when reranking is off
@@ -92,9 +93,8 @@ class QA:
         overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind)) + PROMPT_SLACK_TOKENS
         room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
         budget = max(s.min_context_tokens, min(s.context_tokens, room))
-        encode, count = self.store.embedder.encode, gen.count_tokens
         pick = select_evidence if s.evidence == "sentences" else reading_passages
-        turn.passages = pick(turn.standalone, turn.hits, encode, count, budget, s)
+        turn.passages = pick(turn.standalone, turn.hits, turn.encode, gen.count_tokens, budget, s)
 
     def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
         """Stream the model's answer into turn.raw; its probabilities go to the trace."""
@@ -125,7 +125,7 @@ class QA:
             )
             if turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
                 turn.supports += best_sentences(
-                    turn.standalone, turn.passages, self.store.embedder.encode, s.rerank_terms,
+                    turn.standalone, turn.passages, turn.encode, s.rerank_terms,
                     s.explain_sentences - len(turn.supports), exclude=[x.sentence for x in turn.supports],
                 )
             turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0

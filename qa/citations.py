@@ -15,6 +15,7 @@ from .text import strip_markers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation) | set("“”‘’–—£€¥")  # "4.6m" is supported by "£4.6m"
+SAME_WORD_PREFIX = 4  # a word and its prefix of at least this many characters match ("1990"/"1990s"); shorter ones ("a"/"an") do not
 
 
 def normalize(s: str) -> str:
@@ -42,7 +43,7 @@ def support_tokens(s: str) -> list[str]:
 
 def same_word(a: str, b: str) -> bool:
     # equal, or one a prefix of the other ("thermodynamics"/"thermodynamic", "1990"/"1990s")
-    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+    return a == b or (min(len(a), len(b)) >= SAME_WORD_PREFIX and (a.startswith(b) or b.startswith(a)))
 
 
 def soft_f1(pred: list[str], gold: list[str]) -> float:

@@ -80,8 +80,11 @@ def format_passages(passages: list[Passage]) -> str:
     )
 
 
+TITLE_CHARS = 200  # a passage's title attribute is cut here: a headline is shorter; a title field holding an article is not a title
+
+
 def _one_line(text: str) -> str:
-    return " ".join(as_data(text).replace('"', "'").split())[:200]
+    return " ".join(as_data(text).replace('"', "'").split())[:TITLE_CHARS]
 
 
 def _title(title: str) -> str:

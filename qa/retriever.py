@@ -68,6 +68,24 @@ def sentence_scores(
     return encode(texts) @ qvec + term_weight * np.array([term_coverage(question, t, terms) for t in texts])
 
 
+class MemoEncoder:
+    """The embedder's encode for one question: each distinct text is embedded once, however many
+    stages score it (the question by retrieval, evidence and explanation; evidence sentences by the
+    evidence pick and the explanation's second sentence). With the default int8 OpenVINO runtime a
+    text's vector does not depend on its batch, so this changes no score; with the others, at most
+    by rounding."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray]):
+        self._encode = encode
+        self._memo: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            self._memo.update(zip(todo, self._encode(todo)))
+        return np.stack([self._memo[t] for t in texts]) if texts else self._encode([])
+
+
 class Retriever:
     def __init__(self, store: IndexStore):
         self.store = store
@@ -90,7 +108,7 @@ class Retriever:
             )
         return hits
 
-    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], term_weight: float) -> dict[int, float]:
+    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], term_weight: float, encode) -> dict[int, float]:
         """Per chunk, its best sentence's score (never below 0, so a rescored chunk never drops)."""
         owners, sents = [], []
         for c, text in texts.items():
@@ -98,13 +116,15 @@ class Retriever:
                 owners.append(c)
                 sents.append(text[a:b])
         best = dict.fromkeys(texts, 0.0)
-        for c, x in zip(owners, sentence_scores(question, qvec, sents, self.store.embedder.encode, term_weight)):
+        for c, x in zip(owners, sentence_scores(question, qvec, sents, encode, term_weight)):
             best[c] = max(best[c], float(x))
         return best
 
-    def stages(self, question: str, s: Settings, depth: int | None = None) -> dict[str, list[Hit]]:
-        """Ranked hit lists of every stage: dense, lexical, fused, reranked."""
-        qvec = self.store.embedder.encode([question])[0]
+    def stages(self, question: str, s: Settings, depth: int | None = None, encode=None) -> dict[str, list[Hit]]:
+        """Ranked hit lists of every stage: dense, lexical, fused, reranked. encode: the embedder's
+        encode (default), or a MemoEncoder the later stages of the same question share."""
+        encode = encode or self.store.embedder.encode
+        qvec = encode([question])[0]
         dense = self.store.search_dense(qvec, s.dense_depth, s.filters)  # filtered: the store searches 10x deeper
         lexical = self.store.search_lexical(question, s.lexical_depth, s.filters)
         scores: dict[str, dict[int, float]] = {
@@ -149,7 +169,7 @@ class Retriever:
                 # so they stay above the rest.
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
                 top += [c for c in out["dense"][: s.sentence_dense] if c in rer and c not in top]
-                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms)
+                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode)
                 for c, b in scores["sentence"].items():
                     rer[c] += s.rerank_sentence * b
             scores["rerank"] = rer
@@ -157,6 +177,6 @@ class Retriever:
         keys = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}
         return {name: self._hits(ids[:n], rows, scores, keys[name]) for name, ids in out.items()}
 
-    def retrieve(self, question: str, s: Settings) -> list[Hit]:
-        st = self.stages(question, s, depth=s.k)
+    def retrieve(self, question: str, s: Settings, encode=None) -> list[Hit]:
+        st = self.stages(question, s, depth=s.k, encode=encode)
         return st.get("reranked", st["fused"])[: s.k]

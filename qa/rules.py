@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .answer_type import TYPE_NAMES, wrong_type
 from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
 from .citations import Support
 from .config import Settings
@@ -28,11 +29,18 @@ class Turn:
     standalone: str  # the question with what a follow-up leans on
     settings: Settings
     articles: Callable[[list[Passage]], str]  # the whole articles of some passages (read only when needed)
+    encode: Callable = None  # the embedder's encode for this question (a MemoEncoder: each text embedded once)
     trace: Trace = field(default_factory=Trace)
     hits: list[Hit] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     raw: str = ""  # the model's answer
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
+
+    @property
+    def best(self) -> Support | None:
+        """The first (best) support of the answer, or None: each verify rule checks it itself, so
+        none depends on running after NotSupported."""
+        return self.supports[0] if self.supports else None
 
 
 class Rule(ABC):
@@ -92,7 +100,7 @@ class NotSupported(Rule):
     name = "support"
 
     def reason(self, turn):
-        if not turn.supports or turn.supports[0].score < turn.settings.min_support:
+        if turn.best is None or turn.best.score < turn.settings.min_support:
             return "answer not supported by the evidence"
         return None
 
@@ -101,7 +109,7 @@ class LostAnswer(Rule):
     name = "lost"
 
     def reason(self, turn):
-        if turn.trace.kind == "factoid" and span_lost_the_answer(turn.raw, turn.supports[0].span):
+        if turn.best and turn.trace.kind == "factoid" and span_lost_the_answer(turn.raw, turn.best.span):
             return "the evidence span does not say what the answer said"
         return None
 
@@ -113,7 +121,7 @@ class RepeatsQuestion(Rule):
     name = "repeats"
 
     def reason(self, turn):
-        if turn.trace.kind == "factoid" and repeats_the_question(turn.standalone, turn.supports[0].span):
+        if turn.best and turn.trace.kind == "factoid" and repeats_the_question(turn.standalone, turn.best.span):
             return "the answer only repeats the question"
         return None
 
@@ -122,13 +130,26 @@ class NegatedQuestion(Rule):
     name = "negation"
 
     def reason(self, turn):
-        if turn.settings.check_negation and negation_unsupported(turn.standalone, turn.supports[0].sentence.text):
+        if turn.best and turn.settings.check_negation and negation_unsupported(turn.standalone, turn.best.sentence.text):
             return "the question is negated and the evidence is not"
         return None
 
 
+class WrongType(Rule):
+    """A short answer without the type its question asks for ("2002" for "What time did he run?",
+    "40%" for "How many subscribers ...?") is the passage's nearest phrase, not an answer."""
+
+    name = "type"
+
+    def reason(self, turn):
+        if not turn.settings.answer_type or turn.trace.kind != "factoid" or turn.best is None:
+            return None
+        kind = wrong_type(turn.standalone, turn.best.span)
+        return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
+
+
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
-VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion()]
+VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), WrongType()]
 
 
 @dataclass(frozen=True)

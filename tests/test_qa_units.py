@@ -2,6 +2,7 @@
 grounding of answers, follow-up rewriting. Tests over an index run on both embedders (any_embedder)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import real_embedder_only
@@ -397,3 +398,20 @@ def test_a_one_sentence_explanation_gets_the_sentence_that_best_answers_as_its_s
     assert best_sentences(q, passages, qa.store.embedder.encode, 0.5, 5, exclude=[extra[0].sentence, grounded[0].sentence])[0].span \
         != extra[0].span
     assert best_sentences("Why is the bank cutting jobs?", _one_passage("The bank is cutting jobs."), qa.store.embedder.encode, 0.5, 1) == []
+
+
+def test_memo_encoder_embeds_each_text_once_with_the_same_vectors(fast_embedder):
+    from qa.retriever import MemoEncoder
+
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        return fast_embedder.encode(texts)
+
+    memo = MemoEncoder(encode)
+    a = memo(["the question", "sentence one"])
+    b = memo(["sentence one", "sentence two", "the question", "sentence two"])
+    assert calls == [["the question", "sentence one"], ["sentence two"]]
+    assert np.allclose(b, fast_embedder.encode(["sentence one", "sentence two", "the question", "sentence two"]))
+    assert np.allclose(a[1], b[0]) and memo([]).shape[0] == 0

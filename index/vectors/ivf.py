@@ -31,8 +31,9 @@ MMAP_BYTES = 256 * 1024 * 1024  # larger IVF files are opened memory-mapped; $QA
 TRAIN_SAMPLE = 100_000  # k-means runs on at most this many vectors
 RECALL_TARGET = 0.97  # nprobe calibration aims above the 0.95 promised, for margin on unseen queries
 PQ_THRESHOLD = 5_000_000  # "auto" holds PQ codes from this many vectors (SQ8 would need ~1.9 GB); $QA_VECTOR_PQ_THRESHOLD
-RERANK = 20  # "ivfpq" re-scores this many candidates per result asked for (recall@10 0.97 at 10, 0.99 at 20)
-RERANK_MAX = 1000  # ... but at most this many per query (each is a row read from SQLite)
+RERANK = 50  # "ivfpq" re-scores this many candidates per result asked for (1M vectors, top 10: 0.96 from 200, 0.985 from 500)
+RERANK_MAX = 1000  # ... but at most this many per query (each is a row read from SQLite: a few ms for 1,000)
+PLATEAU = 0.001  # calibration stops raising nprobe once a step gains less recall than this (the codes, not the lists, limit it)
 RAM_BUFFER_BYTES = 1 << 30  # retraining decodes the vectors into RAM up to this size, past it into a temporary file
 
 Exact = Callable[[list[int]], dict]  # chunk ids -> {id: exact vector} (IndexStore.vectors_of)
@@ -72,7 +73,8 @@ def candidates(k: int, factor: int) -> int:
 
 def calibrate_nprobe(index, vecs: np.ndarray, ids: np.ndarray, target: float = RECALL_TARGET, n_queries: int = 200, k: int = 10, factor: int = 1) -> int:
     """Smallest nprobe whose recall@k against exact search reaches `target` on a sample of the
-    indexed vectors used as queries (each query's own id left out of both result lists). With
+    indexed vectors used as queries (each query's own id left out of both result lists), or where
+    recall stops growing (PLATEAU) short of it. With
     factor > 1 the candidates are re-scored exactly first, as IVFIndex.search_many does for PQ codes.
     vecs may be a memory-mapped array: it is read by blocks."""
     ivf = faiss().extract_index_ivf(index)
@@ -96,7 +98,7 @@ def calibrate_nprobe(index, vecs: np.ndarray, ids: np.ndarray, target: float = R
         rows = by_id[np.searchsorted(ids, want, sorter=by_id)]
         return np.asarray(vecs[np.sort(rows)], dtype=np.float32)[np.argsort(np.argsort(rows))]
 
-    nprobe = 1
+    nprobe, last = 1, None
     while True:
         ivf.nprobe = nprobe
         _, got = index.search(q, candidates(k + 1, factor))
@@ -104,8 +106,11 @@ def calibrate_nprobe(index, vecs: np.ndarray, ids: np.ndarray, target: float = R
             got = [[i for i, _ in hits] for hits in rerank(q, got, vectors_of, k + 1)]
         got = [[j for j in row if j != me and j >= 0][:k] for row, me in zip(np.asarray(got).tolist() if factor <= 1 else got, self_ids.tolist())]
         r = float(np.mean([len(set(a) & set(b)) / max(1, len(b)) for a, b in zip(got, truth)]))
+        if last is not None and nprobe >= 16 and r - last[1] < PLATEAU:
+            return last[0]  # more lists no longer help: the target is out of the codes' reach
         if r >= target or nprobe >= ivf.nlist:
             return nprobe
+        last = (nprobe, r)
         nprobe = min(ivf.nlist, nprobe * 2 if nprobe < 8 else int(nprobe * 1.5))
 
 

@@ -1,0 +1,112 @@
+"""Does the short answer have the type its question asks for? "How much did he pay?" is not answered
+by "a motorcycle crash", nor "What year ...?" by "Tuesday", nor "What was her finishing time?" by
+"10,000". A reader given a passage that does not answer often copies the nearest phrase of the
+wrong type; a wrong type says the passage does not answer.
+
+Conservative by design: a type is asked for only where the question's opening words leave no doubt
+(QUESTION_TYPES), and an answer fits it on any sign of that type (one number word, one month, one
+word of time), so a correct answer in unusual words ("five", "last week", "after the election")
+still fits. Other questions have no type and always fit. "Who ...?" has none: answers without a
+capitalised name are common and right ("citizens", "whips": 19 of the 301 answerable "who"
+questions of the SQuAD dev file here have only such gold answers); nor have "which firm / club /
+country" questions ("a postal company" answers "What type of company ...?").
+"""
+from __future__ import annotations
+
+import re
+
+# a question may open with "and", "so", "but" (a follow-up) and a preposition ("By how much ...")
+_OPEN = r"^\s*(?:(?:and|so|but)\s+)?(?:(?:by|in|on|for|at|to|of|from|about|roughly|approximately|around|exactly)\s+)?"
+_AUX = r"(?:did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall)\b"
+
+# the type each question form asks for, the first that matches
+QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
+    ("clock", re.compile(_OPEN + r"(?:what|which)(?:['’]s|\s+(?:was|is|were|are))?\s+(?:\w+(?:['’]s)?\s+){0,3}?"
+                         r"(?:finishing|winning|finish|race|running)\s+time\b"
+                         r"|" + _OPEN + r"what\s+time\s+" + _AUX, re.IGNORECASE)),
+    ("year", re.compile(_OPEN + r"(?:what|which)\s+year\b", re.IGNORECASE)),
+    # "how much" money: "How much money ...", or "How much did/is/will ..." with a verb of paying
+    # ("How much time did they spend?" asks for a number; so does "How much did it sell?": copies)
+    ("amount", re.compile(_OPEN + r"how\s+much\s+(?:(?:prize\s+)?money|cash)\b|" + _OPEN + r"how\s+much\s+" + _AUX
+                          + r".{0,80}?\b(?:pay|pays|paid|paying|cost|costs|costing|spend|spends|spent|bid|bids|offer|offers"
+                          r"|offered|offering|worth|seek|seeks|seeking|sought|charge|charges|charged|earn|earns|earned"
+                          r"|fetch|fetched)\b", re.IGNORECASE)),
+    ("count", re.compile(_OPEN + r"how\s+many\s+(?!of\b)[^\W\d_]", re.IGNORECASE)),
+    ("number", re.compile(_OPEN + r"(?:how\s+(?:many|much|old)\b"
+                          r"|(?:what|which)\s+(?:percentage|percent|proportion|share|rate)\b)", re.IGNORECASE)),
+    ("date", re.compile(_OPEN + r"when(?:['’]s\b|\s+" + _AUX + ")", re.IGNORECASE)),
+]
+
+# what each type is, as a reason reads it
+TYPE_NAMES = {
+    "clock": "a time or duration", "year": "a year", "amount": "an amount of money", "count": "a count",
+    "number": "a number", "date": "a time or date",
+}
+
+NUMBER_WORDS = set(
+    "zero nil none one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "million billion trillion dozen half quarter third twice double triple treble several few hundreds thousands "
+    "millions billions dozens percent single free nothing".split()
+)
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday weekend weekday"
+_TIME_WORDS = (  # a time or a span of time, or one told by what it comes before, after or during
+    "today tonight yesterday tomorrow now ago later earlier soon recently currently once since until till "
+    "after before during following when while upon by within last next this previous past coming "
+    "morning afternoon evening night noon midnight dawn day days week weeks month months year years decade "
+    "decades century centuries season seasons spring summer autumn fall winter christmas easter beginning start "
+    "end middle period era"
+)
+DATE_WORDS = set(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
+CLOCK = re.compile(
+    r"\d\s*[:.]\s*\d\d|\d\s*(?:am|pm|a\.m|p\.m|h|hrs?|hours?|mins?|minutes?|secs?|seconds?)\b|(?<!\d\d\d)\d\s*s\b"  # not "1990s"
+    r"|\b(?:noon|midnight|o'clock|gmt|bst|local time|hours?|minutes?|seconds?)\b",
+    re.IGNORECASE,
+)
+# an amount of money, or a share or multiple of one: a bare number is not a price ("a 13")
+AMOUNT = re.compile(
+    r"[£$€¥%]|\d\s*(?:m|bn|k|p)\b|\b(?:pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
+    r"|roubles?|rubles?|marks?|quid|thousand|million|billion|trillion|percent|per\s+cent|half|quarter|third|twice|double"
+    r"|triple|free|nothing)\b",
+    re.IGNORECASE,
+)
+PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
+YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def asked_type(question: str) -> str | None:
+    """The type of answer the question's opening words ask for (QUESTION_TYPES), or None."""
+    return next((kind for kind, form in QUESTION_TYPES if form.search(question)), None)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def fits_type(kind: str | None, answer: str) -> bool:
+    """The answer shows a sign of the type (any sign at all: see the module's note)."""
+    has_digit = any(c.isdigit() for c in answer)
+    if kind == "amount":
+        return bool(AMOUNT.search(answer))
+    if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers)
+        return fits_type("number", PERCENT.sub(" ", answer))
+    if kind == "number":
+        return has_digit or bool(_words(answer) & NUMBER_WORDS)
+    if kind == "year":
+        return bool(YEAR.search(answer))
+    if kind == "date":
+        return has_digit or bool(_words(answer) & (DATE_WORDS | NUMBER_WORDS))
+    if kind == "clock":  # a clock time or a duration, or a time told in words ("that evening"): not a bare number
+        return bool(CLOCK.search(answer)) or bool(_words(answer) & DATE_WORDS)
+    return True
+
+
+def wrong_type(question: str, answer: str) -> str | None:
+    """The type the question asks for when the answer does not have it, else None."""
+    kind = asked_type(question)
+    return None if fits_type(kind, answer) else kind

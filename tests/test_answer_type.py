@@ -1,0 +1,130 @@
+"""The answer-type check (qa.answer_type) and its decline rule: no model, no index."""
+from __future__ import annotations
+
+import pytest
+
+from qa import Settings
+from qa.answer_type import asked_type, wrong_type
+from qa.citations import Support
+from qa.evidence import Passage, hit_sentences
+from qa.records import Hit
+from qa.rules import VERIFY, Turn, first_decline
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many people were hurt in the blast?", "count"),
+    ("How many of the voters backed him?", "number"),  # a share may answer it
+    ("By how much did the shares fall?", "number"),
+    ("How old is the Wales hooker?", "number"),
+    ("What percentage of the vote did Labour win?", "number"),
+    ("How much did the father pay for the album?", "amount"),
+    ("How much is the make-up artist seeking from Snoop Dogg?", "amount"),
+    ("How much prize money did the two gamers win?", "amount"),
+    ("How much time did the negotiators spend in talks?", "number"),  # a verb of paying, but not money
+    ("How much did the album sell?", "number"),  # copies
+    ("In what year was the ruling made?", "year"),
+    ("Which year did the band split?", "year"),
+    ("When will the match be replayed?", "date"),
+    ("When's the trial due to start?", "date"),
+    ("What was Derartu Tulu's finishing time in the Great Caledonian Run?", "clock"),
+    ("What time did the Ethiopian great clock in Spain?", "clock"),
+    # no type: the form leaves it open
+    ("When Japanese companies introduced compact trucks, what policy ended?", None),
+    ("Who is the chief executive of the bank?", None),
+    ("Which accountancy firm counts the Oscar votes?", None),
+    ("What punishment did the court hand the sprinters?", None),
+    ("Why did the copper price rise?", None),
+    ("What time of year is the festival held?", None),
+])
+def test_the_question_form_asks_for_a_type(question, kind):
+    assert asked_type(question) == kind
+
+
+@pytest.mark.parametrize("question, answer", [
+    # answerable questions whose right answers are in unusual words: never declined
+    ("How many people were hurt in the blast?", "five"),
+    ("How many people were hurt in the blast?", "dozens"),
+    ("How many seats did the party win?", "2,850"),
+    ("How many of the voters backed him?", "40%"),
+    ("By how much did the shares fall?", "8%"),
+    ("How old is the Wales hooker?", "the 32"),
+    ("What share of British people have never sent a picture message?", "36%"),
+    ("How much did the father pay for the album?", "$13"),
+    ("How much did the group pay for the steelworks?", "$800m"),
+    ("How much did Italy hope to raise?", "25bn euros"),
+    ("How much did Saudi Arabia spend on spreading Wahhabism?", "100 billion"),
+    ("How much does it cost to gain entry to a parliament meeting?", "free"),
+    ("How much time did the negotiators spend in talks?", "three hours"),
+    ("How much did the album sell?", "500,000 copies"),
+    ("How much did the stamp cost?", "99p"),
+    ("In what year was the ruling made?", "1984"),
+    ("What year did the dispute begin?", "the 1990s"),
+    ("What year did the dispute begin?", "the following year"),
+    ("When did it happen?", "last week"),
+    ("When did it happen?", "Tuesday"),
+    ("When will the game be completed?", "5 January"),
+    ("When will he retire?", "after the World Cup"),
+    ("When are subject committees established?", "at the beginning of each parliamentary session"),
+    ("When was Warsaw razed?", "During the Second World War"),
+    ("What was her finishing time?", "2:23:45"),
+    ("What was his winning time?", "9.85 seconds"),
+    ("What time did the show start?", "7pm"),
+    ("What time did the show start?", "that evening"),
+    ("What time will the game kick off?", "2100 local time"),
+    ("Who is in charge of the bank?", "the chief executive, Mr Smith"),
+    ("Who elects the members of the European Parliament?", "citizens"),
+])
+def test_an_answer_of_the_asked_type_fits(question, answer):
+    assert wrong_type(question, answer) is None
+
+
+@pytest.mark.parametrize("question, answer, kind", [
+    ("How much did the father pay for the Evanescence album?", "a 13", "amount"),
+    ("How many subscribers does the mobile operator have?", "40%", "count"),
+    ("How many people were hurt in the blast?", "the city centre", "count"),
+    ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
+    ("What time did the Ethiopian great clock when he won the half-marathon?", "2002", "clock"),
+    ("What time did he clock?", "the 1990s", "clock"),
+    ("In which year did the club win the cup?", "Tuesday", "year"),
+    ("When is the refinery expected to start making petrol again?", "in the US as refinery problems propelled petrol prices to", "date"),
+    ("When are problems that have polynomial-time solutions?", "intractable problems", "date"),
+])
+def test_an_answer_of_another_type_is_wrong(question, answer, kind):
+    assert wrong_type(question, answer) == kind
+
+
+def _turn(question: str, span: str, **settings) -> Turn:
+    text = f"The answer is {span}."
+    hit = Hit(chunk_id=1, doc_id="d", title="t", text=text, start=0, end=len(text), score=2.0, rerank=2.0)
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    turn = Turn(question=question, standalone=question, settings=Settings().with_(**settings),
+                articles=lambda passages: text, hits=[hit], passages=[passage])
+    turn.raw = span
+    turn.supports = [Support(span=span, sentence=passage.sentences[0], passage=passage, score=1.0)]
+    return turn
+
+
+def test_the_rule_declines_a_wrong_type_and_says_which_was_asked_for():
+    d = first_decline(VERIFY, _turn("What was Derartu Tulu's finishing time?", "10,000"))
+    assert d is not None and d.rule == "type" and d.reason == "the question asks for a time or duration and the answer gives none"
+    assert first_decline(VERIFY, _turn("What was Derartu Tulu's finishing time?", "31:50")) is None
+
+
+def test_the_rule_can_be_turned_off_and_leaves_explanations_alone():
+    assert first_decline(VERIFY, _turn("How much did he pay for the album?", "a 13", answer_type=False)) is None
+    turn = _turn("How much did he pay for the album?", "a 13")
+    turn.trace.kind = "explain"
+    assert first_decline(VERIFY, turn) is None
+
+
+def test_every_verify_rule_stands_alone_without_supports():
+    """No verify rule depends on NotSupported running first: with no support at all, each one
+    either declines with its own reason or lets the turn through, and none raises."""
+    from qa.config import Settings
+    from qa.records import Trace
+    from qa.rules import VERIFY, Turn
+
+    for kind in ("factoid", "explain"):
+        turn = Turn(question="How many stores will close?", standalone="How many stores will close?",
+                    settings=Settings(), articles=lambda ps: "", trace=Trace(kind=kind), raw="ten stores")
+        assert [r.name for r in VERIFY if r.reason(turn)] == ["support"]
