@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Generic, Mapping, TypeVar
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -67,25 +69,28 @@ def read_env(environ: Mapping[str, str] | None = None) -> IndexEnv:
     )
 
 
-_ENV: IndexEnv | None = None
+class EnvCache(Generic[E]):
+    """A package's environment record, read at the first use and kept; reload() reads it again (a
+    test that sets a variable), with `changes` on top (a Ray worker given its share of the CPUs)."""
+
+    def __init__(self, read: Callable[[], E]):
+        self._read, self._value = read, None
+
+    def get(self) -> E:
+        if self._value is None:
+            self._value = self._read()
+        return self._value
+
+    def reload(self, **changes) -> E:
+        self._value = replace(self._read(), **changes)
+        return self._value
 
 
-def env() -> IndexEnv:
-    """The index package's environment, read at the first call."""
-    global _ENV
-    if _ENV is None:
-        _ENV = read_env()
-    return _ENV
+_ENV = EnvCache(read_env)
+env = _ENV.get  # the index package's environment (IndexEnv)
+reload_env = _ENV.reload  # read it again, e.g. reload_env(embed_threads=n)
 
 
 def cache_dir() -> Path:
     """Where converted models and measured choices are kept ($QA_CACHE_DIR, else ~/.cache/newsqa)."""
     return Path(env().cache_dir or Path.home() / ".cache" / "newsqa")
-
-
-def reload_env(**changes) -> IndexEnv:
-    """Read the environment again (a test that sets a variable), then apply `changes` (a Ray
-    worker given its share of the CPUs: embed_threads=n)."""
-    global _ENV
-    _ENV = replace(read_env(), **changes)
-    return _ENV
