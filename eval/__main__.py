@@ -22,7 +22,8 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", required=True, help="a folder of articles, or a SQuAD v2 JSON file")
     ap.add_argument("--questions", required=True,
                     help="JSON Lines {id,question,answers,doc} (doc: one id or a list; optional alt_docs, type, phrasing, "
-                    "contains for explain questions, near for unanswerable ones) or a SQuAD v2 JSON file")
+                    "contains for explain questions, near for unanswerable ones, history: [[question, answer], ...] for a follow-up) "
+                    "or a SQuAD v2 JSON file")
     ap.add_argument("--out", required=True, help="where to write the JSON report")
     ap.add_argument("--k", type=int, default=None, help=f"passages given to the answerer (Settings.k, default {Settings.k})")
     ap.add_argument("--limit", type=int, default=None, help="first N questions after a fixed-seed (0) shuffle")

@@ -28,6 +28,7 @@ class Question:
     phrasing: str = ""  # "own-words" or "article" when the set records how it was written
     contains: tuple[str, ...] = ()  # explain questions: phrases a good answer contains (any one)
     near: str | None = None  # unanswerable questions: the doc they were written near (not scored)
+    history: tuple[tuple[str, str], ...] = ()  # a follow-up: the chat's earlier (question, answer) turns, oldest first
 
     @property
     def doc(self) -> str | None:
@@ -76,9 +77,21 @@ def _strings(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _history(value) -> tuple[tuple[str, str], ...]:
+    """A record's "history": a list of [question, answer] pairs of text (missing: none)."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, dict)) or not all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        raise TypeError('"history" must be a list of [question, answer] pairs of text')
+    return tuple((q, a) for q, a in value)
+
+
 def jsonl_question(r: dict, lineno: int) -> Question:
     """One JSON Lines record: {"id","question","answers","doc"} plus the optional "type", "phrasing",
-    "contains" (explain questions), "near" (unanswerable) and "alt_docs" (RGB: more passages that answer).
+    "contains" (explain questions), "near" (unanswerable), "alt_docs" (RGB: more passages that answer)
+    and "history" (a follow-up: the earlier [question, answer] turns, given to the answerer as the chat's).
     "doc" may be a string or a list; the gold docs are "doc" then "alt_docs", for answerable questions only."""
     answers = _dedupe(_strings(r.get("answers")))
     contains = _dedupe(_strings(r.get("contains")))
@@ -87,7 +100,7 @@ def jsonl_question(r: dict, lineno: int) -> Question:
     return Question(
         id=str(r.get("id", lineno)), question=r["question"], answers=answers, docs=docs,
         type=r.get("type") or "", phrasing=r.get("phrasing") or "", contains=contains,
-        near=r.get("near") or None,
+        near=r.get("near") or None, history=_history(r.get("history")),
     )
 
 

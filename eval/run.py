@@ -17,6 +17,8 @@ docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from AN
   declined_answerable = share of answerable questions declined.
 - citations: precision = share of citations on answerable, non-declined answers whose passage is a
   hit (as for retrieval); coverage = share of non-declined answers with >= 1 citation.
+- follow-ups: a question with a "history" is asked with it (qa.ask(question, history)), and its
+  retrieval is scored on the retrieval question QA.ask makes from that history (`retrieval_question`).
 - latency_s: wall time of qa.ask, after one uncounted warm-up ask.
 - by_type / by_phrasing: the figures above per "type" / "phrasing" value ({} when no question has one):
   n, n_answerable, recall@1, recall@5, exact_match, f1, contains, declined (share of all its questions).
@@ -110,9 +112,21 @@ class StageRanks:
 def question_row(q: Question) -> dict:
     """The per-question report fields that come from the question file."""
     row = {"id": q.id, "question": q.question, "gold": list(q.answers), "doc": q.doc, "docs": list(q.docs)}
-    extra = {"type": q.type, "phrasing": q.phrasing, "contains": list(q.contains), "near": q.near}
+    extra = {"type": q.type, "phrasing": q.phrasing, "contains": list(q.contains), "near": q.near,
+             "history": [list(t) for t in q.history]}
     row.update({k: v for k, v in extra.items() if v})
     return row
+
+
+def retrieval_question(q: Question, settings) -> str:
+    """What QA.ask retrieves with: the question itself, or a follow-up rewritten from its history
+    (the history bounded as QA.ask bounds it)."""
+    if not q.history:
+        return q.question
+    from qa.history import standalone_question
+    from qa.validate import bound_history
+
+    return standalone_question(q.question.strip(), bound_history(q.history, settings), settings)
 
 
 def score_answer(q: Question, ans, lat: float, o: M.Outcome) -> dict:
@@ -156,10 +170,13 @@ class Scores:
         """Retrieve (every stage) and, unless retrieval_only, answer and score one question."""
         o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
         row = question_row(q)
-        row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(q.question, depth=depth), depth)
+        asked = retrieval_question(q, qa.settings)
+        if q.history:
+            row["standalone_question"] = asked
+        row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(asked, depth=depth), depth)
         if not retrieval_only:
             t0 = time.perf_counter()
-            ans = qa.ask(q.question)
+            ans = qa.ask(q.question, [list(t) for t in q.history]) if q.history else qa.ask(q.question)
             row.update(score_answer(q, ans, time.perf_counter() - t0, o))
         self.outcomes.append(o)
         self.rows.append(row)

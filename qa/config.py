@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Mapping
 
-from index.config import env_int, env_str
+from index.config import EnvCache, env_int, env_str
 from index.records import Filters  # noqa: F401 - plain data owned by the index (the store makes the query); re-exported
 
 DEFAULT_GENERATOR = "qwen2.5-0.5b"  # measured best reader here: docs/decisions.md
@@ -39,22 +39,9 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
     )
 
 
-_ENV: Env | None = None
-
-
-def env() -> Env:
-    """The qa package's environment, read at the first call."""
-    global _ENV
-    if _ENV is None:
-        _ENV = read_env()
-    return _ENV
-
-
-def reload_env() -> Env:
-    """Read the environment again (a test, or a benchmark child that sets a variable first)."""
-    global _ENV
-    _ENV = read_env()
-    return _ENV
+_ENV = EnvCache(read_env)
+env = _ENV.get  # the qa package's environment (Env), read at the first call
+reload_env = _ENV.reload  # read it again (a test, or a benchmark child that sets a variable first)
 
 
 def _ranged(default, low, high):
@@ -108,6 +95,7 @@ class Settings:
     max_history_chars: int = 1000  # each kept history message is cut to this many characters (not an error)
     follow_up_words: int = 3  # a question of at most this many words leans on the previous turn (as pronouns and "and ..." do)
     follow_up_chars: int = 200  # the follow-up rewrite reads at most this much of the previous question and of its answer
+    follow_up_context: str = "subject"  # what a follow-up gets of the previous turn (qa.history): measured best on eval/questions/news_followups.jsonl
     filters: Filters = field(default_factory=Filters)
 
     def with_(self, **kw) -> "Settings":

@@ -1,0 +1,217 @@
+"""Follow-up questions (issue 14): the deterministic rewrite of a follow-up from the previous turn
+(qa.history), the eval reading a question's "history", and the follow-up development set."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.data import Question, load_questions
+from qa import Settings
+from qa.answerable import missing_names, negated
+from qa.history import CONTEXTS, answer_names, is_follow_up, question_subject, standalone_question
+from qa.text import DECLINE_TEXT
+from qa.validate import check_input
+
+REPO = Path(__file__).resolve().parent.parent
+NEWS = REPO.parent / "shared" / "data" / "news"
+REVIEW_Q = "What did the Home Office review find?"
+REVIEW_A = ("Key documents could not be located, but details were available to officials that could have been "
+            "followed up [1].")
+
+
+# ---- the rewrite -------------------------------------------------------------------------------
+def test_a_single_turn_question_is_never_rewritten():
+    # no history (every single-turn question, and QA.ask without one: check_input makes it [])
+    q, history = check_input("  Who ordered the review?  ", None)
+    assert history == [] and standalone_question(q, history) == "Who ordered the review?"
+    for context in CONTEXTS:
+        s = Settings(follow_up_context=context)
+        assert standalone_question("and when?", None, s) == standalone_question("and when?", [], s) == "and when?"
+        # with history, a question that leans on nothing stays as it is
+        assert standalone_question("How many channels did TNT launch with?", [(REVIEW_Q, REVIEW_A)], s) == \
+            "How many channels did TNT launch with?"
+
+
+def test_a_pronoun_gets_the_previous_subject_and_the_names_and_numbers_of_the_answer():
+    assert Settings().follow_up_context == "subject"
+    assert is_follow_up("Who ordered it?") and is_follow_up("And where?") and is_follow_up("and when did that happen?")
+    assert standalone_question("Who ordered it?", [(REVIEW_Q, REVIEW_A)]) == "Who ordered it? (the Home Office review)"
+    hist = [("Which rival has Virgin Blue been struggling to fend off?", "Jetstar, the budget airline launched by Qantas [1].")]
+    assert standalone_question("When did it take to the skies?", hist) == "When did it take to the skies? (Virgin Blue Jetstar Qantas)"
+    # the last turn only; markers go
+    hist = [("Who founded Argonaut?", "Jez San [1]"), ("How much did Shell pay its former finance chief?",
+                                                       "$1m (£522,000) [1, 2], in line with Judy Boynton's contract [3].")]
+    assert standalone_question("When did she leave?", hist) == "When did she leave? (Shell $1m £522,000 Judy Boynton)"
+    # the wh-phrase was the subject: the answer is what "it" stands for, and the question keeps the rest
+    hist = [("Which company developed the motion-sensitive phone V603SH?", "Sharp [1].")]
+    assert standalone_question("When does it go on sale?", hist) == \
+        "When does it go on sale? (Which company developed the motion-sensitive phone V603SH? Sharp)"
+
+
+def test_a_follow_up_without_a_pronoun_gets_the_whole_previous_question():
+    hist = [("When will G7 finance ministers meet?", "In February [1].")]
+    assert standalone_question("And where?", hist) == "And where? (When will G7 finance ministers meet? February)"
+    assert standalone_question("and when?", [("Who cut jobs?", DECLINE_TEXT + " [1]")]) == "and when? (Who cut jobs?)"
+
+
+def test_the_measured_alternatives_stay_selectable():
+    hist = [("Who cut jobs?", "ABN Amro [1, 2] cut them [3].")]
+    got = {c: standalone_question("and when?", hist, Settings(follow_up_context=c)) for c in CONTEXTS}
+    assert got == {"subject": "and when? (Who cut jobs? ABN Amro)", "names": "and when? (Who cut jobs? ABN Amro)",
+                   "question": "and when? (Who cut jobs?)", "turn": "and when? (Who cut jobs? ABN Amro cut them.)"}
+    assert standalone_question("Who ordered it?", [(REVIEW_Q, REVIEW_A)], Settings(follow_up_context="names")) == \
+        f"Who ordered it? ({REVIEW_Q})"
+    with pytest.raises(ValueError, match="follow_up_context"):
+        standalone_question("and when?", hist, Settings(follow_up_context="llm"))
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("What did the Home Office review find?", "the Home Office review"),
+    ("Which rival has Virgin Blue been struggling to fend off?", "Virgin Blue"),
+    ("How much is Shell paying its former finance chief?", "Shell"),
+    ("Why did oil prices fall in New York on Monday?", "oil prices"),
+    ("How much was Spain coach Luis Aragones fined?", "Spain coach Luis Aragones"),
+    ("Where is the Apple iPod in Mobile PC's list of the greatest gadgets?", "the Apple iPod"),
+    ("What does David Beckham want to do instead of becoming a manager?", "David Beckham"),
+    ("Who leads the Soul Train Awards shortlist?", None),  # the wh-phrase is the subject
+    ("Which band was named the best Scottish band of all time?", None),
+    ("Who will open February's Super Bowl?", None),
+    ("How many people in the UK are on broadband via the telephone line?", None),
+    ("Tell me about the review", None),
+])
+def test_question_subject(question, subject):
+    assert question_subject(question) == subject
+
+
+@pytest.mark.parametrize("answer, names", [
+    ("Patsy Rowlands", ["Patsy Rowlands"]),
+    ("Pop rock act Maroon 5", ["Maroon 5"]),
+    ("Taylor Dent, 7-6 6-3", ["Taylor Dent", "7-6 6-3"]),
+    ("Leicester and Saracens", ["Leicester", "Saracens"]),
+    ("Version 4.7.1", ["4.7.1"]),
+    ("Because of milder winter weather across the US.", ["US"]),  # a sentence's first word is not a name
+    ("Key documents could not be located.", []),
+    ("He has a minor injury.", []),
+    ("b " + "a" * 500, []),
+])
+def test_answer_names(answer, names):
+    assert answer_names(answer) == names
+
+
+def test_the_previous_answer_reaches_no_decline_rule_as_if_the_person_had_asked_it():
+    """The rewritten question is what the reader and the decline rules read: the previous answer's
+    "not" negated the follow-up, and its first word ("Because") was a name the passage lacked."""
+    passage = ("The newly published review was ordered by then home secretary Theresa May following the Jay "
+               "Report of 2014. This inquiry focused on the Home Office.")
+    turn = Settings(follow_up_context="turn")
+    assert negated(standalone_question("Who ordered it?", [(REVIEW_Q, REVIEW_A)], turn))
+    q = standalone_question("Who ordered it?", [(REVIEW_Q, REVIEW_A)])
+    assert not negated(q) and missing_names(q, passage) == []
+    hist = [("Why did oil prices fall on Monday?", "Because of milder winter weather across the US [1].")]
+    passage = "Oil prices rose last week after militant attacks in the US."
+    assert "Because" in missing_names(standalone_question("Why did they rise last week?", hist, turn), passage)
+    assert missing_names(standalone_question("Why did they rise last week?", hist), passage) == []
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_the_rewrite_reads_a_bounded_slice_of_the_previous_turn(context):
+    s = Settings(follow_up_context=context)
+    n, huge = s.follow_up_chars, "a" * 200_000
+    for q in ("and how many votes?", "Where does he want to win?"):
+        for hist in ([(huge, "b")], [(huge, huge)], [("q", "Aa " * 100_000)], [(huge, "Name " * 50_000 + " [1]")],
+                     [("What did " + "the Big Review " * 20_000 + "find?", "Key " * 100_000)]):
+            assert len(standalone_question(q, hist, s)) <= len(q) + 2 * n + 4, (q, context)
+    q = "and how many votes?"
+    assert standalone_question(q, [(huge, "b")], s) == f"{q} ({'a' * n}{' b' if context == 'turn' else ''})"
+    if context != "question":
+        assert standalone_question(q, [("Which coach does James McIlroy credit? " + huge, "Tony Lester [1]")], s).endswith(" Tony Lester)")
+
+
+# ---- the eval asks a follow-up with its history --------------------------------------------------
+FOLLOW_UP = {"id": "f1", "history": [["Which act topped the poll?", "The Bravery [1]."]], "question": "Who came second?",
+             "answers": ["Bloc Party"], "doc": "a.txt", "type": "factoid", "phrasing": "ellipsis"}
+SINGLE = {"id": "s1", "question": "Who won Sound of 2004?", "answers": ["Keane"], "doc": "a.txt"}
+
+
+class RecordingQA:
+    """A fake QA (no models) that records what it was asked to retrieve and answer."""
+
+    def __init__(self, path: Path):
+        from types import SimpleNamespace
+
+        self.settings = Settings()
+        self.store = SimpleNamespace(path=path, stats=lambda: {"documents": 1, "chunks": 1, "embedder": "fake"})
+        self.retrieved: list[str] = []
+        self.asked: list[tuple] = []
+
+    def retrieve_stages(self, question: str, depth: int = 10) -> dict:
+        from types import SimpleNamespace
+
+        self.retrieved.append(question)
+        hs = [SimpleNamespace(doc_id="a.txt", text="Bloc Party came second; Keane won Sound of 2004.")]
+        return {"dense": hs, "lexical": hs, "fused": hs, "reranked": hs}
+
+    def ask(self, question: str, *history):
+        from qa.records import Answer, Trace
+
+        self.asked.append((question, *history))
+        short = "Bloc Party" if history else "Keane"
+        return Answer(text=f"{short} [1]", short_answer=short, trace=Trace())
+
+
+def test_eval_retrieves_the_rewritten_follow_up_and_asks_with_its_history(tmp_path):
+    from eval.run import run_eval
+
+    f = tmp_path / "fu.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in (FOLLOW_UP, SINGLE)) + "\n")
+    qs = load_questions(f)
+    assert qs[0].history == (("Which act topped the poll?", "The Bravery [1]."),) and qs[1].history == ()
+    qa = RecordingQA(tmp_path)
+    rep = run_eval(tmp_path, f, qa=qa, retrieval_only=False, show_progress=False)
+    rewritten = standalone_question("Who came second?", [("Which act topped the poll?", "The Bravery [1].")])
+    assert rewritten == "Who came second? (Which act topped the poll? Bravery)"  # no pronoun: the whole question
+    assert qa.retrieved == [rewritten, "Who won Sound of 2004?"]
+    # after the uncounted warm-up: the follow-up with its history, the single-turn question alone (as before)
+    assert qa.asked[1:] == [("Who came second?", [["Which act topped the poll?", "The Bravery [1]."]]), ("Who won Sound of 2004?",)]
+    rows = {r["id"]: r for r in rep["per_question"]}
+    assert rows["f1"]["history"] == FOLLOW_UP["history"] and rows["f1"]["standalone_question"] == rewritten
+    assert "history" not in rows["s1"] and "standalone_question" not in rows["s1"]
+    assert rep["answer"]["exact_match"] == 1.0 and rep["by_phrasing"]["ellipsis"]["n"] == 1
+
+
+@pytest.mark.parametrize("bad", ["just text", [["only a question"]], [["q", 3]], {"q": "a"}])
+def test_a_bad_history_is_a_clear_error(tmp_path, bad):
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps(dict(FOLLOW_UP, history=bad)) + "\n")
+    with pytest.raises(ValueError, match="bad.jsonl:1.*history"):
+        load_questions(f)
+
+
+# ---- the follow-up development set ---------------------------------------------------------------
+def test_news_followups_set_is_two_turn_chats_answered_by_their_articles():
+    if not NEWS.is_dir():
+        pytest.skip(f"shared data missing: {NEWS}")
+    allowed = set((NEWS / "dev_articles.txt").read_text().split()) | {
+        f"seed/{p.name}" for p in (NEWS / "seed").glob("*.txt")}
+    qs: list[Question] = load_questions(REPO / "eval" / "questions" / "news_followups.jsonl")
+    n = len(qs)
+    assert n >= 30 and len({q.id for q in qs}) == n
+    assert 0.15 * n <= sum(not q.answerable for q in qs) <= 0.3 * n  # about one in five is not answered
+    assert {q.type for q in qs} == {"factoid", "explain", "unanswerable"}
+    assert {q.phrasing for q in qs} == {"pronoun-question", "pronoun-answer", "ellipsis"}
+    # every follow-up leans on its one previous turn; is_follow_up misses a few ("one", "the plan": no pronoun),
+    # which are asked as they are
+    assert all(len(q.history) == 1 and all(q.history[0]) for q in qs)
+    assert sum(not is_follow_up(q.question) for q in qs) <= 0.05 * n
+    for q in qs:
+        if not q.answerable:
+            assert not q.docs and q.near in allowed and q.type == "unanswerable", q.id
+            continue
+        assert q.doc in allowed and all((NEWS / d).is_file() for d in q.docs), q.id
+        texts = [(NEWS / d).read_text(encoding="utf-8", errors="replace") for d in q.docs]
+        # the main article holds every answer and key phrase verbatim; every gold article answers
+        assert all(a in texts[0] for a in q.answers + q.contains), q.id
+        assert all(any(a in t for a in q.answers) for t in texts), q.id
+        assert (q.type == "explain") == bool(q.contains), q.id
