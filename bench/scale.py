@@ -157,7 +157,23 @@ def render(r: dict, meta: list[dict]) -> str:
             "", "## An example Ray cluster", "", "```yaml", CLUSTER_YAML.rstrip(), "```", "",
             "Serving from the same cluster: `python -m qa serve --index-dir /shared/index --replicas N --ray auto`; "
             "the page: `python app.py --qa-url http://HEAD:8000`.", ""]
+    out += every_figure(r)
     return "\n".join(out)
+
+
+def every_figure(r: dict) -> list[str]:
+    """Every figure of the reports, with the target `python -m bench` checks it against."""
+    from bench.__main__ import TARGETS
+
+    out = ["## Every figure of the reports", "", "| report key | value | target |", "|---|---|---|"]
+    for k, v in r.items():
+        t = TARGETS.get(k)
+        mark = ""
+        if t:
+            ok = v >= t[1] if t[0] == ">=" else v < t[1]
+            mark = f"{t[0]} {t[1]:g}: {'met' if ok else 'MISSED'}"
+        out.append(f"| `{k}` | {fmt(v, 3)} | {mark} |")
+    return out + [""]
 
 
 def main(argv: list[str] | None = None) -> int:
