@@ -7,9 +7,10 @@ which shares add_documents' commit), one SQLite transaction per batch of documen
     driver: plan_files(paths)                   the walk and symlink rules of load_paths, no file read
         -> from_items(FileJob...)
         -> map_batches(_load_files)             read + decode + parse (index/loaders.load_file)
-        -> map_batches(_Chunk, actor pool)      per actor: the store's embedder (for its tokenizer),
-                                                made once; drops the documents the store already holds
-                                                unchanged (content hash), chunks the rest as IndexStore.chunker
+        -> map_batches(_Chunk, actor pool)      per actor: the store's embedder's tokenizer alone
+                                                (TokenCounter), made once; drops the documents the
+                                                store already holds unchanged (content hash), chunks
+                                                the rest as IndexStore.chunker
         -> map_batches(_Embed, actor pool)      per actor: the embedder, made once (the store's model and
                                                 backend); one encode() per EMBED_BATCH documents, which
                                                 packs their chunks into token-budgeted forward passes
@@ -102,8 +103,9 @@ class _Chunk:
 
     def __init__(self, name: str, backend: str, chunk_tokens: int, overlap: int, known: dict[str, str]):
         from .chunking import Chunker
+        from .embedder import TokenCounter
 
-        e = _embedder(name, backend, threads=1)
+        e = TokenCounter.of(name)  # the tokenizer alone: chunking never runs the model
         self.chunker = Chunker(e.count_tokens, count_batch=e.count_tokens_batch, max_tokens=min(chunk_tokens, e.token_budget), overlap=overlap, hard_limit=e.token_budget)
         self.known = known
 

@@ -188,3 +188,20 @@ def test_an_index_built_with_the_hash_embedder_reopens_with_it(tmp_path, fast_em
     hits = store.search_dense(store.embedder.encode(["zebra born"])[0], 1)
     assert store.chunks([hits[0][0]])[hits[0][0]].doc_id == "zoo.txt"
     store.close()
+
+
+def test_token_counter_counts_as_the_embedder_without_its_model(embedder):
+    """Ray's chunking actors count tokens with the tokenizer alone: the same counts and budget."""
+    from index.embedder import TokenCounter
+
+    tc = TokenCounter.of(embedder.name)
+    assert type(tc) is TokenCounter and not hasattr(tc, "encode")
+    texts = ["Theresa May ordered the review.", "", "£4.6m — naïve café 2004–05", "word " * 300]
+    assert [tc.count_tokens(t) for t in texts] == [embedder.count_tokens(t) for t in texts]
+    assert tc.count_tokens_batch(texts) == embedder.count_tokens_batch(texts) and tc.token_budget == embedder.token_budget
+
+
+def test_token_counter_of_a_model_free_embedder_is_that_embedder():
+    from index.embedder import TokenCounter, make_embedder
+
+    assert TokenCounter.of("hash-ngram") is make_embedder("hash-ngram")

@@ -24,7 +24,7 @@ import threading
 
 from ..config import env
 from .base import CALIBRATION_FILE, CHECK_TEXTS, DEFAULT_EMBEDDER, Runtime, cache_dir, calibration_texts, convertible, resolve_model_path
-from .encoder import BATCH_TOKENS, Embedder
+from .encoder import BATCH_TOKENS, Embedder, TokenCounter
 from .hashing import HashingEmbedder
 from .onnx_runtime import OnnxInt8Runtime, OnnxRuntime, export_onnx
 from .openvino_runtime import OpenVINOInt8Runtime, export_openvino, telemetry_off
@@ -54,7 +54,7 @@ def make_embedder(name: str = DEFAULT_EMBEDDER, backend: str | None = None) -> E
 
 
 __all__ = [
-    "Embedder", "HashingEmbedder", "MODEL_FREE", "make_embedder", "Runtime", "RUNTIMES", "BACKENDS", "DEFAULT_EMBEDDER", "BATCH_TOKENS",
+    "Embedder", "TokenCounter", "HashingEmbedder", "MODEL_FREE", "make_embedder", "Runtime", "RUNTIMES", "BACKENDS", "DEFAULT_EMBEDDER", "BATCH_TOKENS",
     "CHECK_TEXTS", "MIN_COSINE", "CALIBRATION_FILE", "cache_dir", "calibration_texts", "convertible",
     "resolve_model_path", "export_onnx", "export_openvino", "telemetry_off",
     "OnnxRuntime", "OnnxInt8Runtime", "OpenVINOInt8Runtime",

@@ -24,7 +24,53 @@ log = logging.getLogger(__name__)
 BATCH_TOKENS = 2048  # padded tokens per forward pass (measured best of 1k-8k on 2 cores)
 
 
-class Embedder:
+class Tokens:
+    """What chunking needs of an embedder: its tokenizer's counts and its token limit
+    (self.tokenizer, self.max_seq_length and self._lock set by the subclass)."""
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:  # a fast tokenizer's truncation/padding state is shared: never call it from two threads at once
+            return len(self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        """Token counts of many texts in one fast-tokenizer call."""
+        if not texts:
+            return []
+        with self._lock:
+            enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
+        return [len(x) for x in enc["input_ids"]]
+
+    @property
+    def token_budget(self) -> int:
+        """Tokens of content that fit without truncation (room kept for [CLS]/[SEP])."""
+        return self.max_seq_length - 2
+
+
+
+class TokenCounter(Tokens):
+    """An embedder's tokens without its model: a converted-runtime model's tokenizer stands alone
+    (Ray's chunking actors count tokens and never embed). TokenCounter.of(name) falls back to the
+    whole embedder for a model whose tokenizer does not (a torch-only model)."""
+
+    def __init__(self, name: str, tokenizer, max_seq_length: int):
+        self.name, self.tokenizer, self.max_seq_length = name, tokenizer, int(max_seq_length)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, name: str = DEFAULT_EMBEDDER) -> Tokens:
+        from . import make_embedder
+
+        path = resolve_model_path(name or DEFAULT_EMBEDDER)
+        spec = convertible(path)
+        if spec is None:
+            return make_embedder(name)
+        from transformers import AutoTokenizer
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return cls(name, AutoTokenizer.from_pretrained(path, local_files_only=True), spec["max_seq_length"])
+
+
+class Embedder(Tokens):
     """Encodes text to L2-normalised float32 vectors; knows its own token limit."""
 
     def __init__(self, name: str = DEFAULT_EMBEDDER, device: str = "cpu", batch_size: int = 64, backend: str | None = None):
@@ -96,24 +142,6 @@ class Embedder:
                 raise RuntimeError(f"converted model disagrees with torch (cosine {worst:.4f})")
             ok.write_text(f"{worst:.6f}\n")
         return runner
-
-    # ---- tokens ------------------------------------------------------------------------
-    def count_tokens(self, text: str) -> int:
-        with self._lock:  # a fast tokenizer's truncation/padding state is shared: never call it from two threads at once
-            return len(self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
-
-    def count_tokens_batch(self, texts: list[str]) -> list[int]:
-        """Token counts of many texts in one fast-tokenizer call."""
-        if not texts:
-            return []
-        with self._lock:
-            enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
-        return [len(x) for x in enc["input_ids"]]
-
-    @property
-    def token_budget(self) -> int:
-        """Tokens of content that fit without truncation (room kept for [CLS]/[SEP])."""
-        return self.max_seq_length - 2
 
     # ---- encoding ----------------------------------------------------------------------
     def _batches(self, lengths: list[int], batch_size: int) -> list[np.ndarray]:
