@@ -72,10 +72,12 @@ def render(r: dict, meta: list[dict]) -> str:
     for m in meta:
         out.append(f"- `{m['file']}`: {label(m['machine'])}, {m['created_at'][:16]}, sections {', '.join(m['sections'])}")
     cores = int(r.get("cpu_count") or 1)
-    out += ["", f"The figures come from one machine of {cores} cores, shared with other work while measured "
-            f"(load average {fmt(r.get('load_average_1m', float('nan')))} at the end of the run): they are lower bounds "
-            "for a dedicated machine. Another CPU gives other figures (the int8 embedder's speed depends most on whether the CPU "
-            "has AVX-512 VNNI): measure there with `python -m bench` and regenerate this page.", ""]
+    load = r.get("load_average_1m", float("nan"))
+    busy = load > cores  # more runnable work than cores: other jobs shared the machine
+    out += ["", f"The figures come from one machine of {cores} cores (load average {fmt(load)} at the end of the run, the "
+            f"bench's own work included{': other jobs shared it, so they are lower bounds' if busy else ''}). Another CPU gives other "
+            "figures (the int8 embedder's speed depends most on whether the CPU has AVX-512 VNNI): measure there with "
+            "`python -m bench` and regenerate this page.", ""]
 
     out += ["## Measured inputs", "", "| what | value | report key |", "|---|---|---|"]
     rows = [
