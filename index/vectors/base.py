@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class VectorIndex(ABC):
     def __init__(self, dim: int):
         self.dim = dim
         self.impl = self.kind  # what the FAISS index holds now ("ivf", "ivfpq" and "auto" start "flat")
-        self.exact = None  # chunk ids -> {id: exact vector}: kinds holding lossy codes re-score with it
+        self.exact: Callable[[list[int]], dict] | None = None  # chunk ids -> {id: exact vector} (the store's vectors_of): lossy codes are re-scored with it
         self.index = self._empty()
 
     # ---- what a kind provides --------------------------------------------------------------

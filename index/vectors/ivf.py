@@ -36,8 +36,6 @@ RERANK_MAX = 1000  # ... but at most this many per query (each is a row read fro
 PLATEAU = 0.001  # calibration stops raising nprobe once a step gains less recall than this (the codes, not the lists, limit it)
 RAM_BUFFER_BYTES = 1 << 30  # retraining decodes the vectors into RAM up to this size, past it into a temporary file
 
-Exact = Callable[[list[int]], dict]  # chunk ids -> {id: exact vector} (IndexStore.vectors_of)
-
 
 def _first(*values):
     """The first value that is not None (an argument, then the environment, then the default)."""
