@@ -32,7 +32,7 @@ from index import ingest  # noqa: E402
 from index.config import env as index_env  # noqa: E402
 from qa import QA, BadQuestion, Filters, Settings, answer_json, bound_history  # noqa: E402
 from index.filtering import checked  # noqa: E402
-from qa.access import parse_auth, refuse_bind  # noqa: E402  (one rule for every server here)
+from qa.access import server_auth  # noqa: E402  (one rule for every server here)
 from qa.validate import check_k as qa_check_k, check_question as qa_check_question, parse_history as qa_parse_history  # noqa: E402
 from qa.config import GENERATORS, field_range  # noqa: E402
 from qa.remote import RemoteError, RemoteQA, connect as connect_remote  # noqa: E402
@@ -480,13 +480,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        auth = parse_auth(env.auth)
+        auth = server_auth(args.host, env.auth)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    why = refuse_bind(args.host, auth)
-    if why:
-        print(f"error: {why}", file=sys.stderr)
         return 2
     if args.qa_url:
         if args.index_dir is not None:

@@ -32,6 +32,16 @@ def refuse_bind(host: str, auth: tuple[str, str] | None) -> str | None:
     return None
 
 
+def server_auth(host: str, value: str | None) -> tuple[str, str] | None:
+    """The password a server on `host` requires, from QA_AUTH's `value` (None: none); ValueError,
+    with the message for the person, when QA_AUTH is malformed or `host` needs one and none is set."""
+    auth = parse_auth(value)
+    why = refuse_bind(host, auth)
+    if why:
+        raise ValueError(why)
+    return auth
+
+
 def basic_auth_ok(header: str | None, auth: tuple[str, str] | None) -> bool:
     """Whether an HTTP Authorization header carries `auth` (Basic); always True when auth is None."""
     if auth is None:

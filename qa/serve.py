@@ -38,7 +38,7 @@ from pathlib import Path
 
 from index.records import Filters
 
-from .access import basic_auth_ok, parse_auth, refuse_bind
+from .access import basic_auth_ok, server_auth
 from .remote import Busy, post_json, request_body  # noqa: F401  (Busy: the 503 a client gets)
 from .validate import BadQuestion, check_k, parse_history
 
@@ -255,13 +255,9 @@ def main(args) -> int:
     from index import IndexError_, default_index_dir, open_index
 
     try:
-        auth = parse_auth(os.environ.get("QA_AUTH"))
+        auth = server_auth(args.host, os.environ.get("QA_AUTH"))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    why = refuse_bind(args.host, auth)
-    if why:
-        print(f"error: {why}", file=sys.stderr)
         return 2
     if args.replicas < 1 or args.max_queued < 1:
         print("error: --replicas and --max-queued must be at least 1", file=sys.stderr)
