@@ -28,6 +28,27 @@ def clustered_vectors(n: int, dim: int = 384, clusters: int | None = None, sprea
     return out
 
 
+# what `python -m bench` checks a figure against (docs/scale.md shows the same)
+TARGETS = {
+    "index_speedup": (">=", 3.0),
+    "retrieval_p95_ms_1m": ("<", 50.0),
+    "ann_recall_at_10_1m": (">=", 0.95),
+    "pq_recall_at_10_10m": (">=", 0.95),
+    "pq_retrieval_p95_ms_10m": ("<", 50.0),
+    "ttft_p50_s": ("<", 1.5),
+    "warm_start_s": ("<", 10.0),
+}
+
+
+def target_mark(key: str, value: float) -> str:
+    """'>= 3: met' / '< 50: MISSED' for a figure with a target, '' for one without."""
+    t = TARGETS.get(key)
+    if not t:
+        return ""
+    ok = value >= t[1] if t[0] == ">=" else value < t[1]
+    return f"{t[0]} {t[1]:g}: {'met' if ok else 'MISSED'}"
+
+
 def recall_at_k(approx: list[list[int]], exact: list[list[int]], k: int = 10) -> float:
     """Mean fraction of the exact top-k found in the approximate top-k."""
     if not exact:

@@ -165,16 +165,10 @@ def render(r: dict, meta: list[dict]) -> str:
 
 def every_figure(r: dict) -> list[str]:
     """Every figure of the reports, with the target `python -m bench` checks it against."""
-    from bench.__main__ import TARGETS
+    from bench import target_mark
 
     out = ["## Every figure of the reports", "", "| report key | value | target |", "|---|---|---|"]
-    for k, v in r.items():
-        t = TARGETS.get(k)
-        mark = ""
-        if t:
-            ok = v >= t[1] if t[0] == ">=" else v < t[1]
-            mark = f"{t[0]} {t[1]:g}: {'met' if ok else 'MISSED'}"
-        out.append(f"| `{k}` | {fmt(v, 3)} | {mark} |")
+    out += [f"| `{k}` | {fmt(v, 3)} | {target_mark(k, v)} |" for k, v in r.items()]
     return out + [""]
 
 
