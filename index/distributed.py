@@ -252,16 +252,11 @@ def add_paths_ray(
             )
             seen: set[str] = set()
             pending: list = []
-            last_save = time.time()
 
             def flush():
-                nonlocal written, last_save
+                nonlocal written
                 if pending:
-                    # as the serial add: SQLite commits every batch, the FAISS cache is saved at most every 30 s
-                    save = time.time() - last_save > 30
-                    store.add_embedded(pending, report, save=save)
-                    if save:
-                        last_save = time.time()
+                    store.add_embedded(pending, report, save=None)  # as the serial add: the store saves FAISS at most every SAVE_EVERY_S
                     written += 1
                     pending.clear()
                     if on_batch:

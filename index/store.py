@@ -47,6 +47,7 @@ from .vectors import VectorIndex, make_vector_index
 log = logging.getLogger(__name__)
 
 DB_NAME = "meta.sqlite"
+SAVE_EVERY_S = 30  # a long add saves the FAISS cache at most this often (SQLite commits every batch; a killed add is reconciled on open)
 VEC_CACHE_SIZE = 20_000  # embed-text hash -> vector, for texts seen again (about 30 MB at 384-d)
 
 
@@ -170,6 +171,7 @@ class IndexStore:
         self.overlap = int(self._meta("overlap") or overlap)
         self.vector_kind = self._meta("vector_kind") or vector_kind
         self._vectors: VectorIndex | None = None
+        self._saved_at = time.time()  # when the FAISS cache was last written (SAVE_EVERY_S)
         self._chunker: Chunker | None = None
 
     # ---- small helpers -------------------------------------------------------------------
@@ -259,6 +261,7 @@ class IndexStore:
             return
         gen = self.generation
         vi.save(self._vector_file(gen))
+        self._saved_at = time.time()
         for f in [*self.path.glob("vectors-*.faiss"), *self.path.glob("vectors-*.faiss.tmp")]:
             if f.name != self._vector_file(gen).name:
                 try:
@@ -273,8 +276,10 @@ class IndexStore:
                 self._save_vectors(self._vectors)
 
     # ---- writing -------------------------------------------------------------------------
-    def add_documents(self, docs: Iterable[Document], report: AddReport | None = None, save: bool = True) -> AddReport:
-        """Index one batch of documents in a single transaction (unchanged ones are skipped)."""
+    def add_documents(self, docs: Iterable[Document], report: AddReport | None = None, save: bool | None = True) -> AddReport:
+        """Index one batch of documents in a single transaction (unchanged ones are skipped).
+        save: write the FAISS cache after it (True), not (False), or when SAVE_EVERY_S have passed
+        since it was last written (None: the batches of a long add)."""
         self._writable("add documents")
         report = report or AddReport()
         batch = self._prepare(list(docs), report)
@@ -287,7 +292,7 @@ class IndexStore:
         with self._lock:
             return dict(self.conn.execute("SELECT doc_id, hash FROM documents"))
 
-    def add_embedded(self, items: list[tuple[Document, list[Chunk], np.ndarray]], report: AddReport | None = None, save: bool = True) -> AddReport:
+    def add_embedded(self, items: list[tuple[Document, list[Chunk], np.ndarray]], report: AddReport | None = None, save: bool | None = True) -> AddReport:
         """Write documents chunked and embedded elsewhere (index/distributed.py: Ray workers) through
         the same one-transaction commit as add_documents: an unchanged document (same content hash)
         is skipped, a changed one replaces its rows. The vectors must come from this store's embedder."""
@@ -375,7 +380,7 @@ class IndexStore:
             return np.zeros((0, self.embedder.dim), np.float32)
         return np.stack([found[k] for k in keys])
 
-    def _commit(self, batch: _Batch, vecs: np.ndarray, report: AddReport, save: bool) -> None:
+    def _commit(self, batch: _Batch, vecs: np.ndarray, report: AddReport, save: bool | None) -> None:
         """Write one prepared batch and its vectors in one transaction, then update the FAISS cache."""
         with self._lock:
             vi = self.vectors
@@ -417,7 +422,7 @@ class IndexStore:
             vi.remove(removed)
             vi.add(np.array(new_ids, dtype=np.int64), vecs)
             report.chunks += len(vecs)
-            if save:
+            if save or (save is None and time.time() - self._saved_at > SAVE_EVERY_S):
                 self._save_vectors(vi)
 
     def add_paths(
@@ -437,16 +442,10 @@ class IndexStore:
         total = count_files(paths)
         done = 0
         batch: list[Document] = []
-        last_save = time.time()
 
         def flush():
-            nonlocal last_save
             if batch:
-                # save the FAISS cache at most every 30 s during a long add; SQLite commits every batch
-                save = time.time() - last_save > 30
-                self.add_documents(batch, report, save=save)
-                if save:
-                    last_save = time.time()
+                self.add_documents(batch, report, save=None)
                 batch.clear()
 
         seen_files: set[str] = set()
