@@ -152,7 +152,8 @@ def score_answer(q: Question, ans, lat: float, o: M.Outcome) -> dict:
         o.cited = bool(ans.citations)
     row.update(
         answer=ans.text, short_answer=ans.short_answer, declined=ans.declined,
-        citations=[c.doc_id for c in ans.citations], latency_s=round(lat, 3), trace=dataclasses.asdict(ans.trace),
+        citations=[c.doc_id for c in ans.citations], quotes=[c.quote for c in ans.citations],
+        latency_s=round(lat, 3), trace=dataclasses.asdict(ans.trace),
     )
     return row
 

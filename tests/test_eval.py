@@ -419,7 +419,7 @@ class FakeQA:
         }
         self.answers = {
             q["f1"]: FakeAnswer("It was Edith Harrow [1].", short_answer="Edith Harrow",
-                                citations=[FakeCitation("b.txt", "founded by Edith Harrow"), FakeCitation("z.txt", "Edith Harrow")]),
+                                citations=[FakeCitation("b.txt", "founded by Edith Harrow", "founded by Edith Harrow"), FakeCitation("z.txt", "Edith Harrow")]),
             q["f2"]: FakeAnswer("In Lowmoor town [1].", short_answer="Lowmoor town", citations=[FakeCitation("c.txt", "held in Lowmoor")]),
             # the [2] marker splits the phrase: contains must read the text without markers
             q["e1"]: FakeAnswer("Prices rose because of the cost of [2] milk.", citations=[FakeCitation("a.txt", "Prices went up.")]),
@@ -471,6 +471,7 @@ def test_run_per_question_rows_and_metadata(tmp_path):
     assert rows["e1"]["contains"] is True and "f1" not in rows["e1"] and rows["e1"]["type"] == "explain"
     assert rows["u1"]["near"] == "a.txt" and rows["u1"]["retrieval_rank"] == {} and rows["u1"]["declined"]
     assert "near" not in rows["f1"]
+    assert rows["f1"]["quotes"] == ["founded by Edith Harrow", ""] and rows["u1"]["quotes"] == []  # the cited sentences
     m = rep["machine"]
     assert set(m) == {"cpu", "cores", "vector_extensions"} and m["cores"] >= 1
     assert set(m["vector_extensions"]) <= {"avx2", "avx512f", "avx512_vnni"}
