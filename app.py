@@ -195,10 +195,10 @@ def parse_history(history, settings: Settings | None = None) -> list[tuple[str, 
         raise gr.Error(str(exc)) from None
 
 
-def check_question(question, settings: Settings | None = None) -> str:
+def check_question(question, settings: Settings | None = None, count_tokens: bool = True) -> str:
     """The question within the limits of `settings` (qa.check_question), else a message on the page."""
     try:
-        return qa_check_question(question, settings)
+        return qa_check_question(question, settings, count_tokens)
     except BadQuestion as exc:
         raise gr.Error(str(exc)) from exc
 
@@ -235,14 +235,15 @@ def check_k(k) -> int:
         raise gr.Error(str(exc)) from None
 
 
-def chat_handlers(qa: QA, defaults: Settings) -> SimpleNamespace:
+def chat_handlers(qa: QA | RemoteQA, defaults: Settings) -> SimpleNamespace:
     """respond (a chat turn, streamed into the chat box) and new_chat."""
+    local = qa.store is not None  # a remote server counts the question's tokens with its own reader
 
     def respond(message, pairs, k, max_new, model, f_source, f_title, f_from, f_to):
         pairs = list(pairs or [])
         if model not in GENERATORS:
             raise gr.Error(f"unknown model {model!r}")
-        q = check_question(message, defaults.with_(generator=model))
+        q = check_question(message, defaults.with_(generator=model), count_tokens=local)
         filters = make_filters(f_source, f_title, f_from, f_to)
         yield chat_messages(pairs, q), pairs, '<div class="src-note src-pending">Searching the articles…</div>', ""
         answer, partial = None, ""
@@ -309,13 +310,14 @@ def article_handlers(store) -> SimpleNamespace:
     return SimpleNamespace(add_files=add_files, add_pasted=add_pasted, remove_doc=remove_doc, on_load=on_load)
 
 
-def ask_api(qa: QA, defaults: Settings):
+def ask_api(qa: QA | RemoteQA, defaults: Settings):
     """The API for scripts: gradio_client.Client(url).predict(question, history_json, k, api_name="/ask")."""
+    local = qa.store is not None  # as in chat_handlers
 
     def ask(question: str, history_json: str = "", k: int = defaults.k) -> dict:
         """Answer a question from the indexed articles. history_json: JSON [[question, answer], ...] of
         earlier turns (or ""). Returns the Answer (text with [n] markers, citations, declined...) as JSON."""
-        q = check_question(question, defaults)
+        q = check_question(question, defaults, count_tokens=local)
         k = check_k(k)
         try:
             return answer_json(qa.ask(q, history=parse_history(history_json, defaults), k=k))

@@ -173,10 +173,7 @@ class RemoteQA:
         self.url, in_url = ask_url(url)
         self.auth = in_url or auth
         self.timeout, self.max_bytes = float(timeout), int(max_bytes)
-        s = settings or Settings()
-        # the page's defaults and limits; the reader's token count is the server's to check (its
-        # reader, its tokenizer): the local check stops at characters, no local model is loaded
-        self.settings = s.with_(max_question_tokens=4 * s.max_question_chars)
+        self.settings = settings or Settings()  # the page's defaults and limits
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Answer:
         """The server's Answer (hits are not sent: empty). overrides: k and filters go to the server;

@@ -17,8 +17,9 @@ class BadQuestion(ValueError):
     """A question refused before any work is done: empty, or too long in characters or tokens."""
 
 
-def check_question(question, settings: Settings | None = None) -> str:
-    """The question, stripped; BadQuestion when it is empty or over the limits of `settings`."""
+def check_question(question, settings: Settings | None = None, count_tokens: bool = True) -> str:
+    """The question, stripped; BadQuestion when it is empty or over the limits of `settings`.
+    count_tokens=False where the reader runs elsewhere (a question server counts its own tokens)."""
     s = settings or Settings()
     if question is not None and not isinstance(question, str):
         raise BadQuestion(f"The question must be text, not {type(question).__name__}.")
@@ -31,7 +32,7 @@ def check_question(question, settings: Settings | None = None) -> str:
         )
     # a token is at least one UTF-8 byte for every reader here (byte-level BPE, SentencePiece with
     # byte fallback), so only a question with more bytes than the limit needs counting
-    if len(q.encode("utf-8")) > s.max_question_tokens:
+    if count_tokens and len(q.encode("utf-8")) > s.max_question_tokens:
         from .generator import make_generator
 
         n = make_generator(s.generator).count_tokens(q)

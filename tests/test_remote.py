@@ -196,6 +196,11 @@ def test_page_over_a_remote_qa_renders_its_answers_and_messages(server, httpd):
     assert turn(QUESTION) == app.finished_turn([], QUESTION, ANSWER, "")  # as a local Answer renders
     assert 'id="src-2"' in turn(QUESTION)[2] and "&lt;script&gt;" in turn(QUESTION)[2]
     assert json.loads(httpd.requests[-1]["body"])["k"] == 3
+    # over the local reader's token limit (it splits digits one by one) but not the character
+    # limit: counting tokens is the server's job, so the page loads no reader and sends it on
+    wide = " ".join("7" * 3 for _ in range(rq.settings.max_question_chars // 4))
+    assert turn(wide) == app.finished_turn([], wide, ANSWER, "")
+    assert json.loads(httpd.requests[-1]["body"])["question"] == wide
 
     httpd.respond = reply(503, {"error": "busy", "message": "busy"}, {"Retry-After": "9"})
     chat, pairs, sources, _ = turn(QUESTION)
