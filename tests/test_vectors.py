@@ -235,3 +235,15 @@ def test_fast_embedder_agrees_with_torch_reference(embedder):
     assert embedder.count_tokens_batch(texts) == [embedder.count_tokens(t) for t in texts]
     # order of the inputs does not matter (length bucketing puts them back in place)
     assert np.allclose(embedder.encode(texts[::-1])[::-1], a, atol=1e-5)
+
+
+def test_ivf_trains_on_enough_vectors_for_its_lists():
+    """k-means gets TRAIN_SAMPLE vectors, or 40 per list where the lists need more (FAISS asks for
+    39): at 4,096 lists that is 163,840, not 100,000; a small index trains on all it has."""
+    from index.vectors.ivf import TRAIN_SAMPLE, ivf_nlist, train_size
+
+    assert ivf_nlist(10_000_000) == 4096 and train_size(10_000_000, 4096) == 163_840 > TRAIN_SAMPLE
+    assert train_size(1_000_000, ivf_nlist(1_000_000)) == TRAIN_SAMPLE  # 2,000 lists x 40 < 100k
+    assert train_size(20_000, ivf_nlist(20_000)) == 20_000
+    for n in (10_000, 300_000, 1_000_000, 7_000_000):
+        assert train_size(n, ivf_nlist(n)) >= 39 * ivf_nlist(n)

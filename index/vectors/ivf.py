@@ -28,7 +28,8 @@ from .flat import FlatIndex
 IVF_MIN = 10_000  # "ivf" stays exact below this many vectors (enough to train); $QA_VECTOR_IVF_MIN
 AUTO_THRESHOLD = 200_000  # "auto" stays exact up to this many vectors; $QA_VECTOR_AUTO_THRESHOLD
 MMAP_BYTES = 256 * 1024 * 1024  # larger IVF files are opened memory-mapped; $QA_VECTOR_MMAP=1/0 forces it
-TRAIN_SAMPLE = 100_000  # k-means runs on at most this many vectors
+TRAIN_SAMPLE = 100_000  # k-means runs on at most this many vectors ...
+TRAIN_PER_LIST = 40  # ... or this many per list where that is more (FAISS warns below 39 per list)
 RECALL_TARGET = 0.97  # nprobe calibration aims above the 0.95 promised, for margin on unseen queries
 PQ_THRESHOLD = 5_000_000  # "auto" holds PQ codes from this many vectors (SQ8 would need ~1.9 GB); $QA_VECTOR_PQ_THRESHOLD
 RERANK = 50  # "ivfpq" re-scores this many candidates per result asked for (1M vectors, top 10: 0.96 from 200, 0.985 from 500)
@@ -45,6 +46,11 @@ def _first(*values):
 def ivf_nlist(n: int) -> int:
     """Number of inverted lists for n vectors: ~2*sqrt(n), with >= 39 training points per list."""
     return int(max(1, min(4096, 2 * math.sqrt(max(n, 1)), n // 39)))
+
+
+def train_size(n: int, nlist: int) -> int:
+    """How many of n vectors k-means trains on: TRAIN_SAMPLE, or TRAIN_PER_LIST per list if more."""
+    return min(n, max(TRAIN_SAMPLE, TRAIN_PER_LIST * nlist))
 
 
 def rerank(q: np.ndarray, cands: np.ndarray, vectors_of: Callable[[np.ndarray], np.ndarray], k: int) -> list[list[tuple[int, float]]]:
@@ -213,10 +219,11 @@ class IVFIndex(FlatIndex):
         f = faiss()
         n = len(vecs)
         codes = self._codes_for(n)
-        spec = f"IVF{ivf_nlist(n)}," + ("SQ8" if codes == "ivf" else f"PQ{self.dim // 2}x4fs")
+        nlist, rng = ivf_nlist(n), np.random.default_rng(0)
+        spec = f"IVF{nlist}," + ("SQ8" if codes == "ivf" else f"PQ{self.dim // 2}x4fs")
         index = f.index_factory(self.dim, spec, f.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        sample = vecs if n <= TRAIN_SAMPLE else vecs[np.sort(rng.choice(n, TRAIN_SAMPLE, replace=False))]
+        m = train_size(n, nlist)
+        sample = vecs if m == n else vecs[np.sort(rng.choice(n, m, replace=False))]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         for i in range(0, n, 200_000):
             index.add_with_ids(np.ascontiguousarray(vecs[i : i + 200_000], dtype=np.float32), ids[i : i + 200_000])
