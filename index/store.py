@@ -105,6 +105,18 @@ class IndexStore:
         self.path = Path(path)
         self.read_only = read_only
         db = self.path / DB_NAME
+        self._check_folder(db, create)
+        self._lock = threading.RLock()
+        self._vec_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._open_db(db, lexical)
+        self._init_meta(embedder, chunk_tokens, overlap, vector_kind)
+        self._vectors: VectorIndex | None = None
+        self._saved_at = time.time()  # when the FAISS cache was last written (SAVE_EVERY_S)
+        self._chunker: Chunker | None = None
+
+    def _check_folder(self, db: Path, create: bool) -> None:
+        """Refuse a folder whose metadata is lost beside index files; create the folder of a new index."""
         if not db.exists() or db.stat().st_size == 0:  # SQLite writes the header at once: 0 bytes = no index yet
             # ... unless index files sit beside it: then the database was lost, and creating a new
             # one would silently drop the vectors. Refuse, and touch nothing.
@@ -115,25 +127,16 @@ class IndexStore:
                     f"({', '.join(left)}): the index is corrupt. Rebuild it: delete the folder {self.path} "
                     f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
                 )
-            if not create or read_only:
+            if not create or self.read_only:
                 raise IndexError_(f"no index at {self.path}: build one with `python -m index add PATH --index-dir {self.path}`")
             self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._vec_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+
+    def _open_db(self, db: Path, lexical: str) -> None:
+        """Connect to the SQLite metadata and check or install its tables; an unusable file raises IndexError_."""
         try:
-            if read_only:  # SQLite itself refuses any write on this connection
-                self.conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False, timeout=30, isolation_level=None)
-            else:
-                self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
-                self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            ok = self.conn.execute("PRAGMA quick_check").fetchone()[0]
-            if ok != "ok":
-                raise sqlite3.DatabaseError(ok)
+            self._connect(db)
             self.lexical = make_lexical(lexical)
-            if read_only:
+            if self.read_only:
                 tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
                 if not {"meta", "documents", "chunks", "chunks_fts"} <= tables:
                     raise IndexError_(f"{db} is not a complete index: open it once writable (`python -m index add ... --index-dir {self.path}`)")
@@ -141,7 +144,7 @@ class IndexStore:
                 self.conn.executescript(SCHEMA)
                 self.lexical.install(self.conn)
         except sqlite3.DatabaseError as exc:
-            if read_only and isinstance(exc, sqlite3.OperationalError):  # SQLITE_READONLY / CANTOPEN: not a damaged file
+            if self.read_only and isinstance(exc, sqlite3.OperationalError):  # SQLITE_READONLY / CANTOPEN: not a damaged file
                 raise IndexError_(
                     f"cannot read index {self.path} read-only ({exc}): SQLite reads it through {DB_NAME}-wal and "
                     f"{DB_NAME}-shm, which it must create in the folder when no one has the index open. Make the "
@@ -151,6 +154,22 @@ class IndexStore:
                 f"index metadata {db} is corrupt ({exc}). Rebuild it: delete the folder {self.path} "
                 f"and run `python -m index add YOUR_ARTICLES --index-dir {self.path}`"
             ) from exc
+
+    def _connect(self, db: Path) -> None:
+        """Open `self.conn` (read-only: mode=ro, no journal change) and run SQLite's quick check."""
+        if self.read_only:  # SQLite itself refuses any write on this connection
+            self.conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False, timeout=30, isolation_level=None)
+        else:
+            self.conn = sqlite3.connect(str(db), check_same_thread=False, timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        ok = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise sqlite3.DatabaseError(ok)
+
+    def _init_meta(self, embedder: str | Embedder | None, chunk_tokens: int, overlap: int, vector_kind: str) -> None:
+        """Settle the embedder and chunking settings: the stored ones win; a new writable index stores these."""
         stored = self._meta("embedder")
         if isinstance(embedder, Embedder):
             self._embedder: Embedder | None = embedder
@@ -161,7 +180,7 @@ class IndexStore:
         if stored and stored != name:
             raise IndexError_(f"index {self.path} was built with embedder '{stored}', not '{name}'")
         self.embedder_name = name
-        if not stored and not read_only:
+        if not stored and not self.read_only:
             self._set_meta("embedder", name)
             self._set_meta("chunk_tokens", str(chunk_tokens))
             self._set_meta("overlap", str(overlap))
@@ -170,9 +189,6 @@ class IndexStore:
         self.chunk_tokens = int(self._meta("chunk_tokens") or chunk_tokens)
         self.overlap = int(self._meta("overlap") or overlap)
         self.vector_kind = self._meta("vector_kind") or vector_kind
-        self._vectors: VectorIndex | None = None
-        self._saved_at = time.time()  # when the FAISS cache was last written (SAVE_EVERY_S)
-        self._chunker: Chunker | None = None
 
     # ---- small helpers -------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:

@@ -182,64 +182,90 @@ class Generator(ABC):
             st = GenerationStats()
             self.last = st
             try:
-                if deadline is not None and time.monotonic() >= deadline:
-                    st.stopped_by = "deadline"
-                    return
-                ids, st.truncated = self.prompt_ids(prompt, max_new_tokens)
-                if not ids:
-                    raise ValueError("empty prompt")
-                st.prompt_tokens = len(ids)
-                logits = self._prefill(ids, deadline) if max_new_tokens > 0 else None
+                logits = self._begin_stream(st, prompt, max_new_tokens, deadline)
                 if logits is None:
-                    st.stopped_by = "deadline" if max_new_tokens > 0 else "max_tokens"
                     return
-                emitted = ""
-                for i in range(max_new_tokens):
-                    lp = log_softmax(logits)
-                    if i == 0:
-                        st.first_top = self._top(lp)
-                        if ban_first:
-                            masked = lp.copy()
-                            masked[[t for t in ban_first if 0 <= t < len(masked)]] = -np.inf
-                            nxt = int(masked.argmax())
-                        else:
-                            nxt = int(lp.argmax())
-                        st.ttft_s = time.monotonic() - t0
-                    else:
-                        nxt = int(lp.argmax())
-                    if nxt in self.eos_ids:
-                        st.stopped_by = "eos"
-                        break
-                    st.tokens.append(nxt)
-                    st.logprobs.append(float(lp[nxt]))
-                    text = self.detokenize(st.tokens)
-                    cut = min((text.find(s) for s in stop if s in text), default=-1)
-                    if cut >= 0:
-                        text = text[:cut]
-                    if len(text) > len(emitted) and text.startswith(emitted) and (cut >= 0 or not text.endswith("\ufffd")):
-                        delta, emitted = text[len(emitted):], text
-                        st.text = emitted
-                        yield delta
-                    if cut >= 0:
-                        st.stopped_by = "stop"
-                        break
-                    if i == max_new_tokens - 1:
-                        st.stopped_by = "max_tokens"
-                        break
-                    if deadline is not None and time.monotonic() >= deadline:
-                        st.stopped_by = "deadline"
-                        break
-                    logits = self._step(nxt)
-                else:
-                    st.stopped_by = st.stopped_by or "max_tokens"
-                if st.stopped_by in ("eos", "max_tokens", "deadline"):  # flush text held back (a partial character)
-                    text = self.detokenize(st.tokens)
-                    if len(text) > len(emitted) and text.startswith(emitted):
-                        delta, emitted = text[len(emitted):], text
-                        st.text = emitted
-                        yield delta
+                yield from self._greedy_deltas(st, logits, t0, max_new_tokens, stop, ban_first, deadline)
             finally:
                 st.seconds = time.monotonic() - t0
+
+    def _begin_stream(self, st: GenerationStats, prompt: str, max_new_tokens: int, deadline: float | None) -> np.ndarray | None:
+        """Read the prompt into `st` and return the first logits (None: nothing to generate, `st.stopped_by` says why)."""
+        if deadline is not None and time.monotonic() >= deadline:
+            st.stopped_by = "deadline"
+            return None
+        ids, st.truncated = self.prompt_ids(prompt, max_new_tokens)
+        if not ids:
+            raise ValueError("empty prompt")
+        st.prompt_tokens = len(ids)
+        logits = self._prefill(ids, deadline) if max_new_tokens > 0 else None
+        if logits is None:
+            st.stopped_by = "deadline" if max_new_tokens > 0 else "max_tokens"
+        return logits
+
+    def _greedy_deltas(
+        self,
+        st: GenerationStats,
+        logits: np.ndarray,
+        t0: float,
+        max_new_tokens: int,
+        stop: tuple[str, ...],
+        ban_first: set[int] | None,
+        deadline: float | None,
+    ) -> Iterator[str]:
+        """The decoding loop of `stream`: yield text deltas, recording tokens and the stop reason in `st`."""
+        emitted = ""
+        for i in range(max_new_tokens):
+            lp = log_softmax(logits)
+            nxt = self._pick_token(st, lp, i == 0, ban_first, t0)
+            if nxt in self.eos_ids:
+                st.stopped_by = "eos"
+                break
+            st.tokens.append(nxt)
+            st.logprobs.append(float(lp[nxt]))
+            text, cut = self._cut_at_stop(self.detokenize(st.tokens), stop)
+            if len(text) > len(emitted) and text.startswith(emitted) and (cut >= 0 or not text.endswith("\ufffd")):
+                delta, emitted = text[len(emitted):], text
+                st.text = emitted
+                yield delta
+            if cut >= 0:
+                st.stopped_by = "stop"
+                break
+            if i == max_new_tokens - 1:
+                st.stopped_by = "max_tokens"
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                st.stopped_by = "deadline"
+                break
+            logits = self._step(nxt)
+        else:
+            st.stopped_by = st.stopped_by or "max_tokens"
+        if st.stopped_by in ("eos", "max_tokens", "deadline"):  # flush text held back (a partial character)
+            text = self.detokenize(st.tokens)
+            if len(text) > len(emitted) and text.startswith(emitted):
+                delta, emitted = text[len(emitted):], text
+                st.text = emitted
+                yield delta
+
+    def _pick_token(self, st: GenerationStats, lp: np.ndarray, first: bool, ban_first: set[int] | None, t0: float) -> int:
+        """The greedy next token; for the first one also record `first_top` and `ttft_s`, skipping `ban_first`."""
+        if not first:
+            return int(lp.argmax())
+        st.first_top = self._top(lp)
+        if ban_first:
+            masked = lp.copy()
+            masked[[t for t in ban_first if 0 <= t < len(masked)]] = -np.inf
+            nxt = int(masked.argmax())
+        else:
+            nxt = int(lp.argmax())
+        st.ttft_s = time.monotonic() - t0
+        return nxt
+
+    @staticmethod
+    def _cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, int]:
+        """`text` up to its first stop string, and where it was cut (-1: it holds none)."""
+        cut = min((text.find(s) for s in stop if s in text), default=-1)
+        return (text[:cut] if cut >= 0 else text), cut
 
     def complete(self, prompt: str, max_new_tokens: int = 32, stop: tuple[str, ...] = ("\n",), **kw) -> str:
         return "".join(self.stream(prompt, max_new_tokens, stop, **kw))
