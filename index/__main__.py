@@ -6,8 +6,9 @@ import json
 import logging
 import sqlite3
 import sys
+from pathlib import Path
 
-from . import CorruptIndex, IndexError_, default_index_dir, open_index
+from . import CorruptIndex, IndexError_, IndexStore, default_index_dir, open_index
 from .config import DEFAULTS
 from .vectors import AUTO_THRESHOLD, KINDS, PQ_THRESHOLD
 from .loaders import printable
@@ -30,7 +31,8 @@ class _ProgressBar:
             self.bar.close()
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: add, list, remove and stats, each taking --index-dir."""
     ap = argparse.ArgumentParser(prog="python -m index", description="Manage the article index.")
     ap.add_argument("--index-dir", default=None, help="index folder (default: $QA_INDEX_DIR or indexes/default)")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -53,47 +55,67 @@ def main(argv=None) -> int:
     sub.add_parser("stats", help="index statistics")
     for p in sub.choices.values():
         p.add_argument("--index-dir", default=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _add(args: argparse.Namespace, idir: str | Path) -> int:
+    """`add`: indexes the paths (serially, or on Ray with --ray) and prints the report and the index's size."""
+    store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens, vector_kind=args.vector_index)
+    # one line per skipped file, whatever its name (control characters are escaped)
+    skip = lambda e: sys.stderr.write(f"\nskipped {printable(e.path)}: {printable(e.reason)}\n")
+    if args.ray is not None:  # Ray is imported on this path only
+        from .distributed import add_paths_ray
+
+        rep = add_paths_ray(store, args.paths, address=args.ray or None, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
+    else:
+        rep = store.add_paths(args.paths, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
+    sys.stderr.write("\n")
+    print(
+        f"added {len(rep.added)}, replaced {len(rep.replaced)}, unchanged {len(rep.unchanged)}, "
+        f"skipped {len(rep.skipped)} files; {rep.chunks} chunks in {rep.seconds:.1f}s"
+    )
+    s = store.stats()
+    print(f"index {s['path']}: {s['documents']} documents, {s['chunks']} chunks")
+    return 0
+
+
+def _remove(store: IndexStore, doc_id: str) -> int:
+    """`remove`: deletes one document, or every document of a JSONL file; 1 when there is none."""
+    n = store.remove(doc_id)
+    if n:
+        print(f"removed {doc_id} ({n} chunks)")
+        return 0
+    # a JSONL file holds many documents ('feed.jsonl#id' / 'feed.jsonl:line'): remove them all
+    feed = store.remove_feed(doc_id)
+    if not feed.documents:
+        print(f"no document '{doc_id}' in {store.path}", file=sys.stderr)
+        return 1
+    print(f"removed {len(feed.documents)} documents from {doc_id} ({feed.chunks} chunks)")
+    return 0
+
+
+def _existing(args: argparse.Namespace, idir: str | Path) -> int:
+    """`list`, `remove` or `stats` on an index that must already exist."""
+    store = open_index(idir, create=False)
+    if args.cmd == "list":
+        for d in store.documents():
+            # one line per document, three tab-separated fields, even for ids stored by older versions
+            print(f"{printable(d['doc_id'])}\t{d['chunks']} chunks\t{printable(d['title'])}")
+    elif args.cmd == "remove":
+        return _remove(store, args.doc_id)
+    elif args.cmd == "stats":
+        print(json.dumps(store.stats(), indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     idir = args.index_dir or default_index_dir()
     try:
         if args.cmd == "add":
-            store = open_index(idir, embedder=args.embedder, chunk_tokens=args.chunk_tokens, vector_kind=args.vector_index)
-            # one line per skipped file, whatever its name (control characters are escaped)
-            skip = lambda e: sys.stderr.write(f"\nskipped {printable(e.path)}: {printable(e.reason)}\n")
-            if args.ray is not None:  # Ray is imported on this path only
-                from .distributed import add_paths_ray
-
-                rep = add_paths_ray(store, args.paths, address=args.ray or None, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
-            else:
-                rep = store.add_paths(args.paths, progress=None if args.quiet else _ProgressBar(), on_skip=skip)
-            sys.stderr.write("\n")
-            print(
-                f"added {len(rep.added)}, replaced {len(rep.replaced)}, unchanged {len(rep.unchanged)}, "
-                f"skipped {len(rep.skipped)} files; {rep.chunks} chunks in {rep.seconds:.1f}s"
-            )
-            s = store.stats()
-            print(f"index {s['path']}: {s['documents']} documents, {s['chunks']} chunks")
-            return 0
-        store = open_index(idir, create=False)
-        if args.cmd == "list":
-            for d in store.documents():
-                # one line per document, three tab-separated fields, even for ids stored by older versions
-                print(f"{printable(d['doc_id'])}\t{d['chunks']} chunks\t{printable(d['title'])}")
-        elif args.cmd == "remove":
-            n = store.remove(args.doc_id)
-            if n:
-                print(f"removed {args.doc_id} ({n} chunks)")
-                return 0
-            # a JSONL file holds many documents ('feed.jsonl#id' / 'feed.jsonl:line'): remove them all
-            feed = store.remove_feed(args.doc_id)
-            if not feed.documents:
-                print(f"no document '{args.doc_id}' in {store.path}", file=sys.stderr)
-                return 1
-            print(f"removed {len(feed.documents)} documents from {args.doc_id} ({feed.chunks} chunks)")
-        elif args.cmd == "stats":
-            print(json.dumps(store.stats(), indent=2))
-        return 0
+            return _add(args, idir)
+        return _existing(args, idir)
     except (IndexError_, CorruptIndex) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -47,6 +47,7 @@ import math
 import os
 import pickle
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -190,6 +191,117 @@ def pool_sizes(cluster_cpus: float, embed_threads: int) -> tuple[int, int]:
     return embed, max(1, math.ceil(embed / 8))
 
 
+@dataclass(frozen=True)
+class _Recipe:
+    """What the workers reproduce of the store: its model and backend, its chunking, the hashes it holds."""
+
+    name: str
+    backend: str
+    chunk_tokens: int
+    overlap: int
+    known: dict[str, str]
+
+
+@dataclass
+class _Writer:
+    """The driver's side of one add: takes the pipeline's rows in order and commits them in batches."""
+
+    store: IndexStore
+    report: AddReport
+    batch_docs: int
+    progress: Callable[[int, int, AddReport], None] | None
+    on_skip: Callable[[LoadError], None] | None
+    on_batch: Callable[[dict], None] | None
+    total: int = 0
+    written: int = 0
+    done_files: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    pending: list = field(default_factory=list)
+    workers: dict[int, int] = field(default_factory=dict)
+
+    def plan(self, paths: list[str | Path]) -> list[FileJob]:
+        """The walk's file jobs; its refusals are reported here and never reach the cluster."""
+        jobs: list[FileJob] = []
+        for item in plan_files(paths):
+            if isinstance(item, LoadError):
+                self.done_files.add(item.path)
+                self.skip(item)
+            else:
+                jobs.append(item)
+        self.total = len(jobs) + len(self.report.skipped)  # what the walk found: the plan, not a second walk
+        return jobs
+
+    def skip(self, err: LoadError) -> None:
+        """Reports a skipped file or document."""
+        self.report.skipped.append(err)
+        if self.on_skip:
+            self.on_skip(err)
+
+    def tick(self) -> None:
+        """Tells progress how many of the planned files are done."""
+        if self.progress:
+            self.progress(min(len(self.done_files), self.total), self.total, self.report)
+
+    def flush(self) -> None:
+        """Commits the pending documents as one transaction, then reports progress."""
+        if self.pending:
+            self.store.add_embedded(self.pending, self.report, save=None)  # as the serial add: the store saves FAISS at most every SAVE_EVERY_S
+            self.written += 1
+            self.pending.clear()
+            if self.on_batch:
+                self.on_batch({"written": self.written, "workers": dict(self.workers)})
+        self.tick()
+
+    def take(self, kind: str, f: str, raw: bytes, pid: int) -> None:
+        """One row of the pipeline: a load error, a duplicate, an unchanged document or one to write."""
+        self.done_files.add(f)
+        obj = pickle.loads(raw)
+        if kind == "error":
+            self.skip(obj)
+            return
+        d = obj if kind == "unchanged" else obj[0]
+        if d.doc_id in self.seen:  # e.g. a JSONL file repeating a record id: the first one is kept
+            self.skip(LoadError(d.path, f"duplicate document id '{d.doc_id}' (already loaded in this add)"))
+            return
+        self.seen.add(d.doc_id)
+        if kind == "unchanged":
+            self.report.unchanged.append(d.doc_id)
+            return
+        self.pending.append(obj)
+        self.workers[pid] = self.workers.get(pid, 0) + 1
+        if len(self.pending) >= self.batch_docs:
+            self.flush()
+
+    def drain(self, ds) -> None:
+        """Writes everything the pipeline gives, in input order, batch_docs documents per transaction."""
+        # blocks as they come out of the pipeline (in input order), regrouped here into transactions
+        # of batch_docs documents (iter_batches(batch_size=...) would prefetch whole batches first)
+        for block in ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
+            for kind, f, raw, pid in zip(*(block.column(c).to_pylist() for c in ("kind", "file", "payload", "worker"))):
+                self.take(kind, f, raw, pid)
+            self.tick()
+        self.flush()
+
+
+def _pipeline(ray, jobs: list[FileJob], recipe: _Recipe, batch_docs: int, embed_actors: int | None, embed_threads: int, chunk_actors: int | None):
+    """The Ray Data pipeline load -> chunk -> embed over `jobs`, its actor pools sized to the cluster."""
+    from ray.data import ActorPoolStrategy
+
+    n_embed, n_chunk = pool_sizes(ray.cluster_resources().get("CPU", 1), embed_threads)
+    n_embed, n_chunk = embed_actors or n_embed, chunk_actors or n_chunk
+    return (
+        # blocks of FILES_PER_TASK files, or smaller ones for a small add, so that every embedding actor gets work
+        ray.data.from_items([{"job": pickle.dumps(j)} for j in jobs], override_num_blocks=min(len(jobs), max(math.ceil(len(jobs) / FILES_PER_TASK), 4 * n_embed)))
+        # loading and chunking reserve no CPU: they are light beside the embedding actors, which
+        # reserve the cluster's CPUs (and would otherwise leave them no room to be scheduled)
+        .map_batches(_load_files, batch_size=FILES_PER_TASK, batch_format="pyarrow", num_cpus=0)
+        .map_batches(_Chunk, batch_size=CHUNK_BATCH, batch_format="pyarrow", num_cpus=0, compute=ActorPoolStrategy(size=n_chunk),
+                     fn_constructor_kwargs=dict(name=recipe.name, backend=recipe.backend, chunk_tokens=recipe.chunk_tokens, overlap=recipe.overlap, known=recipe.known))
+        .map_batches(_Embed, batch_size=min(EMBED_BATCH, batch_docs), batch_format="pyarrow", num_cpus=embed_threads, compute=ActorPoolStrategy(size=n_embed),
+                     fn_constructor_kwargs=dict(name=recipe.name, backend=recipe.backend, threads=embed_threads))
+    )
+
+
 def add_paths_ray(
     store: IndexStore,
     paths: list[str | Path],
@@ -209,25 +321,15 @@ def add_paths_ray(
     by, and threads used by, each embedding actor. on_batch gets {"written": batches so far,
     "workers": {pid: documents}} after each commit (monitoring, tests)."""
     ray = _import_ray()
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import DataContext
 
     t0 = time.time()
     report = AddReport()
-    done_files: set[str] = set()
-    jobs: list[FileJob] = []
-    for item in plan_files(paths):  # refusals found by the walk never reach the cluster
-        if isinstance(item, LoadError):
-            report.skipped.append(item)
-            done_files.add(item.path)
-            if on_skip:
-                on_skip(item)
-        else:
-            jobs.append(item)
-    total = len(jobs) + len(report.skipped)  # what the walk found: the plan, not a second walk
+    writer = _Writer(store, report, batch_docs, progress, on_skip, on_batch)
+    jobs = writer.plan(paths)
     # the store decides the model, backend and chunking; workers reproduce them ("auto" is resolved
     # here, once, so that every worker uses the same backend whatever its CPU)
-    name, backend = store.embedder_name, store.embedder.backend
-    known = store.content_hashes()
+    recipe = _Recipe(store.embedder_name, store.embedder.backend, store.chunk_tokens, store.overlap, store.content_hashes())
 
     started = connect(address) if jobs else False  # nothing to load: no cluster needed
     ctx = DataContext.get_current()
@@ -235,70 +337,14 @@ def add_paths_ray(
     try:
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
-        written, workers = 0, {}
         if jobs:
-            n_embed, n_chunk = pool_sizes(ray.cluster_resources().get("CPU", 1), embed_threads)
-            n_embed, n_chunk = embed_actors or n_embed, chunk_actors or n_chunk
-            ds = (
-                # blocks of FILES_PER_TASK files, or smaller ones for a small add, so that every embedding actor gets work
-                ray.data.from_items([{"job": pickle.dumps(j)} for j in jobs], override_num_blocks=min(len(jobs), max(math.ceil(len(jobs) / FILES_PER_TASK), 4 * n_embed)))
-                # loading and chunking reserve no CPU: they are light beside the embedding actors, which
-                # reserve the cluster's CPUs (and would otherwise leave them no room to be scheduled)
-                .map_batches(_load_files, batch_size=FILES_PER_TASK, batch_format="pyarrow", num_cpus=0)
-                .map_batches(_Chunk, batch_size=CHUNK_BATCH, batch_format="pyarrow", num_cpus=0, compute=ActorPoolStrategy(size=n_chunk),
-                             fn_constructor_kwargs=dict(name=name, backend=backend, chunk_tokens=store.chunk_tokens, overlap=store.overlap, known=known))
-                .map_batches(_Embed, batch_size=min(EMBED_BATCH, batch_docs), batch_format="pyarrow", num_cpus=embed_threads, compute=ActorPoolStrategy(size=n_embed),
-                             fn_constructor_kwargs=dict(name=name, backend=backend, threads=embed_threads))
-            )
-            seen: set[str] = set()
-            pending: list = []
-
-            def flush():
-                nonlocal written
-                if pending:
-                    store.add_embedded(pending, report, save=None)  # as the serial add: the store saves FAISS at most every SAVE_EVERY_S
-                    written += 1
-                    pending.clear()
-                    if on_batch:
-                        on_batch({"written": written, "workers": dict(workers)})
-                if progress:
-                    progress(min(len(done_files), total), total, report)
-
-            # blocks as they come out of the pipeline (in input order), regrouped here into transactions
-            # of batch_docs documents (iter_batches(batch_size=...) would prefetch whole batches first)
-            for block in ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
-                for kind, f, raw, pid in zip(*(block.column(c).to_pylist() for c in ("kind", "file", "payload", "worker"))):
-                    done_files.add(f)
-                    obj = pickle.loads(raw)
-                    if kind == "error":
-                        report.skipped.append(obj)
-                        if on_skip:
-                            on_skip(obj)
-                        continue
-                    d = obj if kind == "unchanged" else obj[0]
-                    if d.doc_id in seen:  # e.g. a JSONL file repeating a record id: the first one is kept
-                        err = LoadError(d.path, f"duplicate document id '{d.doc_id}' (already loaded in this add)")
-                        report.skipped.append(err)
-                        if on_skip:
-                            on_skip(err)
-                        continue
-                    seen.add(d.doc_id)
-                    if kind == "unchanged":
-                        report.unchanged.append(d.doc_id)
-                        continue
-                    pending.append(obj)
-                    workers[pid] = workers.get(pid, 0) + 1
-                    if len(pending) >= batch_docs:
-                        flush()
-                if progress:
-                    progress(min(len(done_files), total), total, report)
-            flush()
+            writer.drain(_pipeline(ray, jobs, recipe, batch_docs, embed_actors, embed_threads, chunk_actors))
     finally:
         ctx.execution_options.preserve_order, ctx.enable_progress_bars = saved
         if started:
             ray.shutdown()
     store.save()
     if progress:
-        progress(total, total, report)
+        progress(writer.total, writer.total, report)
     report.seconds = time.time() - t0
     return report
