@@ -261,7 +261,7 @@ class _Writer:
             return
         d = obj if kind == "unchanged" else obj[0]
         if d.doc_id in self.seen:  # e.g. a JSONL file repeating a record id: the first one is kept
-            self.skip(LoadError(d.path, f"duplicate document id '{d.doc_id}' (already loaded in this add)"))
+            self.skip(LoadError.duplicate(d.path, d.doc_id))
             return
         self.seen.add(d.doc_id)
         if kind == "unchanged":

@@ -37,6 +37,11 @@ class LoadError:
     path: str
     reason: str
 
+    @classmethod
+    def duplicate(cls, path: str, doc_id: str) -> "LoadError":
+        """A second document with an id already loaded in the same add: the first one is kept."""
+        return cls(path or doc_id, f"duplicate document id '{doc_id}' (already loaded in this add)")
+
 
 @dataclass
 class AddReport:

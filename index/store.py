@@ -337,7 +337,7 @@ class IndexStore:
         """(content hash, stored row or None) for a document to write; None, reported, for a second
         copy of an id in one add (`seen`: the ids met so far) or an unchanged document. Under the lock."""
         if d.doc_id in seen:
-            report.skipped.append(LoadError(d.path or d.doc_id, f"duplicate document id '{d.doc_id}' in one add"))
+            report.skipped.append(LoadError.duplicate(d.path, d.doc_id))
             return None
         h = content_hash(d)
         row = self.conn.execute("SELECT hash FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
@@ -469,7 +469,7 @@ class IndexStore:
         for item in load_paths(paths):
             if not isinstance(item, LoadError) and item.doc_id in seen_ids:
                 # e.g. `add a/x.txt b/x.txt`, or a JSONL file repeating a record id: keep the first
-                item = LoadError(item.path, f"duplicate document id '{item.doc_id}' (already loaded in this add)")
+                item = LoadError.duplicate(item.path, item.doc_id)
             if isinstance(item, LoadError):
                 report.skipped.append(item)
                 if on_skip:

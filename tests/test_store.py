@@ -206,6 +206,7 @@ def test_duplicate_doc_ids_in_one_add(tmp_path, any_embedder):
     assert "zebra" in store.document("x.txt").text  # the first one is kept
     rep = store.add_documents([Document("y", "Y", "Y\n\none"), Document("y", "Y", "Y\n\ntwo")])
     assert rep.added == ["y"] and len(rep.skipped) == 1
+    assert rep.skipped[0].reason == "duplicate document id 'y' (already loaded in this add)"  # as add_paths says it
     consistency(store)
     store.close()
 
