@@ -90,7 +90,7 @@ class QA:
         if not turn.hits or turn.trace.relevance < s.min_relevance:
             return
         # what the prompt costs without passages (instructions or examples, the question), and the answer
-        overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind, s.chat_examples)) + PROMPT_SLACK_TOKENS
+        overhead = gen.count_tokens(build_prompt(s.prompt_style, turn.standalone, [], gen, turn.trace.kind)) + PROMPT_SLACK_TOKENS
         room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
         budget = max(s.min_context_tokens, min(s.context_tokens, room))
         pick = select_evidence if s.evidence == "sentences" else reading_passages
@@ -101,7 +101,7 @@ class QA:
         s, t = turn.settings, time.time()
         style = resolve_style(s.prompt_style, gen)
         explain, chat = turn.trace.kind == "explain", style == "chat"
-        prompt = build_prompt(style, turn.standalone, turn.passages, gen, turn.trace.kind, s.chat_examples)
+        prompt = build_prompt(style, turn.standalone, turn.passages, gen, turn.trace.kind)
         stop = ("\n\n",) if explain and chat else ("\n",)
         turn.raw = ""
         for delta in gen.stream(prompt, s.explain_new_tokens if explain else s.max_new_tokens, stop=stop,

@@ -69,7 +69,6 @@ class Settings:
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
     sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)
     generator: str = field(default_factory=lambda: env().generator or DEFAULT_GENERATOR)  # the local reader (qa.generators); $QA_GENERATOR
-    chat_examples: int = 0  # worked examples (qa.prompt.CHAT_EXAMPLES) a chat reader sees before a factoid question
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)

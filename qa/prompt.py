@@ -92,41 +92,9 @@ def _title(title: str) -> str:
     return "" if looks_like_injection(title or "") else _one_line(title or "")
 
 
-# Worked examples a chat reader sees as earlier turns before a factoid question (Settings.chat_examples):
-# a question its passage does not answer, then one it does. Written for this project, no eval data.
-CHAT_EXAMPLES = [
-    (
-        "City council approves new tram line",
-        "Councillors in Leeds have approved plans for a new tram line linking the city centre with the "
-        "airport. The council said construction would start next spring and take three years. Opponents "
-        "said the route would cause years of disruption for shops along it.",
-        "How much will the new tram line cost?",
-        UNANSWERABLE,
-    ),
-    (
-        "Carmaker to cut jobs at Midlands plant",
-        "The carmaker Brandt Motors is to cut 2,400 jobs at its plant in Solihull, the company said on "
-        "Tuesday. Chief executive Maria Lenz blamed falling demand for diesel cars. Unions said they "
-        "would fight the cuts.",
-        "How many jobs is Brandt Motors cutting?",
-        "2,400",
-    ),
-]
-
-
-def _user_turn(question: str, passages_text: str, kind: str) -> str:
-    return f"{passages_text}\n\nQuestion: {as_data(question.strip())}\n{ASK[kind]}"
-
-
-def chat_messages(question: str, passages: list[Passage], kind: str, examples: int = 0) -> list[dict]:
-    """The system message, `examples` worked examples as earlier turns (factoid questions only),
-    then the question with its passages."""
-    msgs = [{"role": "system", "content": SYSTEM}]
-    for title, text, q, a in CHAT_EXAMPLES[: examples if kind == "factoid" else 0]:
-        msgs.append({"role": "user", "content": _user_turn(q, f'<passage 1 title="{title}">\n{text}\n</passage>', kind)})
-        msgs.append({"role": "assistant", "content": a})
-    msgs.append({"role": "user", "content": _user_turn(question, format_passages(passages), kind)})
-    return msgs
+def chat_messages(question: str, passages: list[Passage], kind: str) -> list[dict]:
+    user = f"{format_passages(passages)}\n\nQuestion: {as_data(question.strip())}\n{ASK[kind]}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
 EXAMPLES = [
@@ -170,12 +138,11 @@ def resolve_style(style: str, gen) -> str:
     return style
 
 
-def build_prompt(style: str, question: str, passages: list[Passage], gen, kind: str = "factoid", examples: int = 0) -> str:
-    """The prompt text for generator `gen` (its chat template for the chat style, with `examples`
-    worked examples before a factoid question)."""
+def build_prompt(style: str, question: str, passages: list[Passage], gen, kind: str = "factoid") -> str:
+    """The prompt text for generator `gen` (its chat template for the chat style)."""
     style = resolve_style(style, gen)
     if style == "chat":
-        return gen.chat_prompt(chat_messages(question, passages, kind, examples))
+        return gen.chat_prompt(chat_messages(question, passages, kind))
     if style == "completion":
         return completion_prompt(question, passages)
     raise ValueError(f"unknown prompt style '{style}' (auto, completion, chat)")
