@@ -186,15 +186,15 @@ def render(r: dict, meta: list[dict]) -> str:
     out += _indexing(r, cores)
     out += _serving(r)
     out += _one_machine()
-    out += every_figure(r)
+    out += every_figure(r, meta[-1]["machine"].get("vector_extensions", []) if meta else [])
     return "\n".join(out)
 
-def every_figure(r: dict) -> list[str]:
-    """Every figure of the reports, with the target `python -m bench` checks it against."""
+def every_figure(r: dict, extensions: list[str]) -> list[str]:
+    """Every figure of the reports, with the target `python -m bench` checks it against on their CPU."""
     from bench import target_mark
 
     out = ["## Every figure of the reports", "", "| report key | value | target |", "|---|---|---|"]
-    out += [f"| `{k}` | {fmt(v, 3)} | {target_mark(k, v)} |" for k, v in r.items()]
+    out += [f"| `{k}` | {fmt(v, 3)} | {target_mark(k, v, extensions)} |" for k, v in r.items()]
     return out + [""]
 
 

@@ -96,6 +96,23 @@ def test_a_static_int8_vector_does_not_depend_on_its_batch(openvino_int8, texts)
         assert float(alone @ together[i]) > 0.99999
 
 
+def test_openvino_runs_many_batches_side_by_side_with_the_same_vectors(openvino_int8, texts):
+    """Many batches go through the throughput-compiled model's request queue; each row lands where
+    it belongs and equals the one-request result (bit for bit here; a tolerance for other CPUs' kernels)."""
+    from index.embedder.base import Runtime
+
+    runner = openvino_int8._runner
+    feeds = list(openvino_int8._feeds(texts, batch_size=3))
+    assert len(feeds) > 4
+    one_by_one = np.zeros((len(texts), openvino_int8.dim), dtype=np.float32)
+    Runtime.encode_all(runner, iter(feeds), one_by_one)
+    side_by_side = np.zeros_like(one_by_one)
+    runner.encode_all(iter(feeds), side_by_side)
+    assert runner._queue is not None  # the queue was used
+    assert np.abs(side_by_side - one_by_one).max() < 1e-5 and np.abs(np.linalg.norm(side_by_side, axis=1) - 1).max() < 1e-3
+    assert np.abs(openvino_int8.encode(texts, batch_size=3) - one_by_one).max() < 1e-5
+
+
 def test_calibration_text_has_short_and_chunk_length_inputs(embedder):
     """It calibrates OpenVINO's int8 scales and times the runtimes for "auto"."""
     counts = embedder.count_tokens_batch(calibration_texts())

@@ -6,7 +6,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable
+from typing import Callable, ClassVar, Iterable, Iterator
 
 import numpy as np
 
@@ -88,3 +88,9 @@ class Runtime(ABC):
     @abstractmethod
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One padded batch (int64, batch x tokens) -> its normalised vectors (batch x dim)."""
+
+    def encode_all(self, feeds: Iterator[tuple[np.ndarray, dict]], out: np.ndarray) -> None:
+        """Every batch of `feeds` ((rows, {"input_ids", "attention_mask"})) into out[rows], one by
+        one; a runtime that can run batches side by side overrides this."""
+        for rows, feed in feeds:
+            out[rows] = self(feed["input_ids"], feed["attention_mask"])

@@ -176,8 +176,7 @@ class Embedder(Tokens):
 
     def _encode_with(self, runner: Runtime, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for rows, feed in self._feeds(texts, batch_size):
-            out[rows] = runner(feed["input_ids"], feed["attention_mask"])
+        runner.encode_all(self._feeds(texts, batch_size), out)
         return out
 
     def encode(self, texts: list[str], batch_size: int | None = None, show_progress: bool = False) -> np.ndarray:
