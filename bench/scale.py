@@ -173,7 +173,8 @@ def _one_machine() -> list[str]:
             "file per shard, with replicas searching every shard and merging.",
             "- **SQLite metadata** (texts, vectors, full-text index) is one file. Replicas open it read-only (`open_index(read_only=True)`), "
             "so any number can share it on a local or network disk; each keeps its own FAISS index in memory.",
-            "- **Replicas see the index as it was when they started**: new articles reach dense search after a restart.",
+            "- **Replicas follow the writer**: at the first search after a commit a replica reconciles its FAISS index with "
+            "SQLite in memory (it reads every chunk id once, then the new vectors), so new articles reach dense search without a restart.",
             "", "## An example Ray cluster", "", "```yaml", CLUSTER_YAML.rstrip(), "```", "",
             "Serving from the same cluster: `python -m qa serve --index-dir /shared/index --replicas N --ray auto`; "
             "the page: `python app.py --qa-url http://HEAD:8000`.", ""]

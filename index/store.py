@@ -18,8 +18,8 @@ Read-only opens (IndexStore(path, read_only=True): the reader replicas of `pytho
   no writer holds them and leaves them behind (a writer's next close removes them). In a folder
   this process cannot write, and without those files, the open raises IndexError_ saying so.
 - SQLite reads see each committed write at once (documents, chunk text, lexical search); the
-  vector index is the one reconciled at the first search: dense search finds chunks added
-  later only after reopening.
+  vector index is reconciled again at the first search after a writer's commit (the generation
+  in meta moved), so dense search finds chunks added or removed since, without reopening.
 """
 from __future__ import annotations
 
@@ -227,9 +227,15 @@ class IndexStore:
 
     @property
     def vectors(self) -> VectorIndex:
+        """The FAISS index. A read-only store reconciles it again, in memory, once a writer has
+        committed since (the generation moved): a replica's dense search sees new articles too."""
         with self._lock:
             if self._vectors is None:
+                self._vectors_gen = self.generation
                 self._vectors = self._open_vectors()
+            elif self.read_only and self.generation != self._vectors_gen:
+                self._vectors_gen = self.generation
+                self._reconcile(self._vectors)
             return self._vectors
 
     def _dim(self) -> int:
