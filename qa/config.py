@@ -67,7 +67,6 @@ class Settings:
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
-    rerank_window: float = 0.25  # that sentence score blends in the best two adjacent sentences' by this share (an answer whose subject the sentence before names)
     sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)
     generator: str = field(default_factory=lambda: env().generator or DEFAULT_GENERATOR)  # the local reader (qa.generators); $QA_GENERATOR
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)

@@ -108,22 +108,17 @@ class Retriever:
             )
         return hits
 
-    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], s: Settings, encode) -> dict[int, float]:
-        """Per chunk, its best sentence's score, blended with its best two-sentence window's by
-        s.rerank_window (never below 0, so a rescored chunk never drops). Scored in one batch."""
-        owners, kinds, spans = [], [], []
+    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], term_weight: float, encode) -> dict[int, float]:
+        """Per chunk, its best sentence's score (never below 0, so a rescored chunk never drops)."""
+        owners, sents = [], []
         for c, text in texts.items():
-            cuts = split_sentences(text)
-            for a, b in cuts:
-                owners.append(c), kinds.append(0), spans.append(text[a:b])
-            if s.rerank_window:
-                for (a, _), (_, b) in zip(cuts, cuts[1:]):
-                    owners.append(c), kinds.append(1), spans.append(text[a:b])
-        best = {c: [0.0, 0.0] for c in texts}
-        for c, k, x in zip(owners, kinds, sentence_scores(question, qvec, spans, encode, s.rerank_terms)):
-            best[c][k] = max(best[c][k], float(x))
-        w = s.rerank_window
-        return {c: (1 - w) * one + w * (pair if pair else one) for c, (one, pair) in best.items()}
+            for a, b in split_sentences(text):
+                owners.append(c)
+                sents.append(text[a:b])
+        best = dict.fromkeys(texts, 0.0)
+        for c, x in zip(owners, sentence_scores(question, qvec, sents, encode, term_weight)):
+            best[c] = max(best[c], float(x))
+        return best
 
     def stages(self, question: str, s: Settings, depth: int | None = None, encode=None) -> dict[str, list[Hit]]:
         """Ranked hit lists of every stage: dense, lexical, fused, reranked. encode: the embedder's
@@ -174,7 +169,7 @@ class Retriever:
                 # so they stay above the rest.
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
                 top += [c for c in out["dense"][: s.sentence_dense] if c in rer and c not in top]
-                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s, encode)
+                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode)
                 for c, b in scores["sentence"].items():
                     rer[c] += s.rerank_sentence * b
             scores["rerank"] = rer

@@ -148,33 +148,6 @@ def test_best_sentence_promotes_the_chunk_that_answers(tmp_path, any_embedder):
         assert h.sentence is not None and h.rerank == pytest.approx(base[h.doc_id] + h.sentence, abs=1e-4)
 
 
-def test_a_sentence_score_blends_in_the_best_two_sentence_window(tmp_path, any_embedder):
-    """The rescored chunk's sentence score is (1 - w) x its best sentence's + w x its best pair of
-    adjacent sentences' (rerank_window = w): the pair "Engineers built a bridge ... It opened in
-    1864." answers what neither sentence does alone."""
-    from index.chunking import split_sentences
-    from qa.config import Settings
-    from qa.retriever import sentence_scores
-
-    text = ("Warsaw history\n\nEngineers from Britain built a new bridge over the Vistula. It opened in 1864. "
-            "Trams now cross the city in every direction.")
-    store = IndexStore(tmp_path / "ix", embedder=any_embedder)
-    store.add_documents([Document("w.txt", "Warsaw history", text)])
-    qa = QA(store=store)
-    q = "When did the bridge the British engineers built over the Vistula open?"
-    (hit,) = qa.retrieve(q)
-    cuts = split_sentences(hit.text)
-    ones = [hit.text[a:b] for a, b in cuts]
-    pairs = [hit.text[a:b] for (a, _), (_, b) in zip(cuts, cuts[1:])]
-    qvec = store.embedder.encode([q])[0]
-    one = max(0.0, float(sentence_scores(q, qvec, ones, store.embedder.encode, Settings().rerank_terms).max()))
-    pair = max(0.0, float(sentence_scores(q, qvec, pairs, store.embedder.encode, Settings().rerank_terms).max()))
-    w = Settings().rerank_window
-    assert 0 < w < 1 and pair != one
-    assert hit.sentence == pytest.approx((1 - w) * one + w * pair, abs=1e-4)
-    assert qa.retrieve(q, rerank_window=0.0)[0].sentence == pytest.approx(one, abs=1e-4)
-
-
 def _one_passage(text: str) -> list[Passage]:
     hit = Hit(chunk_id=1, doc_id="d", title="t", text=text, start=0, end=len(text), score=1.0)
     return [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
