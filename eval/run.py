@@ -18,7 +18,7 @@ docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from AN
 - citations: precision = share of citations on answerable, non-declined answers whose passage is a
   hit (as for retrieval); coverage = share of non-declined answers with >= 1 citation.
 - follow-ups: a question with a "history" is asked with it (qa.ask(question, history)), and its
-  retrieval is scored on the retrieval question QA.ask makes from that history (`retrieval_question`).
+  retrieval is scored on the question QA.ask makes from that history (`QA.standalone`).
 - latency_s: wall time of qa.ask, after one uncounted warm-up ask.
 - by_type / by_phrasing: the figures above per "type" / "phrasing" value ({} when no question has one):
   n, n_answerable, recall@1, recall@5, exact_match, f1, contains, declined (share of all its questions).
@@ -118,17 +118,6 @@ def question_row(q: Question) -> dict:
     return row
 
 
-def retrieval_question(q: Question, settings) -> str:
-    """What QA.ask retrieves with: the question itself, or a follow-up rewritten from its history
-    (the history bounded as QA.ask bounds it)."""
-    if not q.history:
-        return q.question
-    from qa.history import standalone_question
-    from qa.validate import bound_history
-
-    return standalone_question(q.question.strip(), bound_history(q.history, settings), settings)
-
-
 def score_answer(q: Question, ans, lat: float, o: M.Outcome) -> dict:
     """Score one Answer into `o`; returns the per-question report fields it adds.
 
@@ -171,7 +160,7 @@ class Scores:
         """Retrieve (every stage) and, unless retrieval_only, answer and score one question."""
         o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
         row = question_row(q)
-        asked = retrieval_question(q, qa.settings)
+        asked = qa.standalone(q.question, [list(t) for t in q.history]) if q.history else q.question
         if q.history:
             row["standalone_question"] = asked
         row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(asked, depth=depth), depth)

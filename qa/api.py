@@ -55,6 +55,13 @@ class QA:
         assert answer is not None
         return answer
 
+    def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
+        """The question `ask` retrieves and reads with: a follow-up rewritten from its history (bounded
+        as `ask` bounds it), any other question as it is. BadQuestion as `ask` raises it."""
+        s = self.settings.with_(**overrides)
+        q, history = check_input(question, history, s)
+        return standalone_question(q, history, s)
+
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
         t0 = time.time()

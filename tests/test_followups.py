@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eval.data import Question, load_questions
-from qa import Settings
+from qa import QA, Settings
 from qa.answerable import missing_names, negated
 from qa.history import CONTEXTS, answer_names, is_follow_up, question_subject, standalone_question
 from qa.text import DECLINE_TEXT
@@ -138,6 +138,8 @@ SINGLE = {"id": "s1", "question": "Who won Sound of 2004?", "answers": ["Keane"]
 class RecordingQA:
     """A fake QA (no models) that records what it was asked to retrieve and answer."""
 
+    standalone = QA.standalone  # the real rewrite: it reads only self.settings
+
     def __init__(self, path: Path):
         from types import SimpleNamespace
 
@@ -215,3 +217,19 @@ def test_news_followups_set_is_two_turn_chats_answered_by_their_articles():
         assert all(a in texts[0] for a in q.answers + q.contains), q.id
         assert all(any(a in t for a in q.answers) for t in texts), q.id
         assert (q.type == "explain") == bool(q.contains), q.id
+
+
+def test_qa_standalone_is_the_rewrite_ask_uses_with_its_bounded_history(tmp_path, fast_embedder):
+    """QA.standalone (what eval retrieves a follow-up with) checks the question and bounds the
+    history as ask does: only the last max_history_turns count."""
+    from index import IndexStore
+    from qa import BadQuestion
+
+    qa = QA(store=IndexStore(tmp_path / "ix", embedder=fast_embedder))
+    old = [("Who won the cup?", "City [1]")] * 30 + [("What did the Home Office review find?", "Failings [1]")]
+    assert qa.standalone("  Who ordered it? ", old) == standalone_question("Who ordered it?", old[-1:])
+    assert qa.standalone("Who ordered it?", old).startswith("Who ordered it? (the Home Office review")
+    assert qa.standalone("Who ordered it?", old[:2], max_history_turns=1) == standalone_question("Who ordered it?", old[1:2])
+    assert qa.standalone("Who won Sound of 2004?", old) == "Who won Sound of 2004?"
+    with pytest.raises(BadQuestion):
+        qa.standalone("   ", old)
