@@ -102,7 +102,7 @@ def _embedder(name: str, backend: str, threads: int | None = None):
 class _Chunk:
     """Skips documents the store already holds unchanged; chunks the others exactly as IndexStore.chunker."""
 
-    def __init__(self, name: str, backend: str, chunk_tokens: int, overlap: int, known: dict[str, str]):
+    def __init__(self, name: str, chunk_tokens: int, overlap: int, known: dict[str, str]):
         from .chunking import Chunker
         from .embedder import TokenCounter
 
@@ -296,7 +296,7 @@ def _pipeline(ray, jobs: list[FileJob], recipe: _Recipe, batch_docs: int, embed_
         # reserve the cluster's CPUs (and would otherwise leave them no room to be scheduled)
         .map_batches(_load_files, batch_size=FILES_PER_TASK, batch_format="pyarrow", num_cpus=0)
         .map_batches(_Chunk, batch_size=CHUNK_BATCH, batch_format="pyarrow", num_cpus=0, compute=ActorPoolStrategy(size=n_chunk),
-                     fn_constructor_kwargs=dict(name=recipe.name, backend=recipe.backend, chunk_tokens=recipe.chunk_tokens, overlap=recipe.overlap, known=recipe.known))
+                     fn_constructor_kwargs=dict(name=recipe.name, chunk_tokens=recipe.chunk_tokens, overlap=recipe.overlap, known=recipe.known))
         .map_batches(_Embed, batch_size=min(EMBED_BATCH, batch_docs), batch_format="pyarrow", num_cpus=embed_threads, compute=ActorPoolStrategy(size=n_embed),
                      fn_constructor_kwargs=dict(name=recipe.name, backend=recipe.backend, threads=embed_threads))
     )
