@@ -29,7 +29,7 @@ class Turn:
     standalone: str  # the question with what a follow-up leans on
     settings: Settings
     articles: Callable[[list[Passage]], str]  # the whole articles of some passages (read only when needed)
-    encode: Callable = None  # the embedder's encode for this question (a MemoEncoder: each text embedded once)
+    encode: Callable | None = None  # the embedder's encode for this question (a MemoEncoder: each text embedded once)
     trace: Trace = field(default_factory=Trace)
     hits: list[Hit] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)

@@ -46,7 +46,6 @@ class Tokens:
         return self.max_seq_length - 2
 
 
-
 class TokenCounter(Tokens):
     """An embedder's tokens without its model: a converted-runtime model's tokenizer stands alone
     (Ray's chunking actors count tokens and never embed). TokenCounter.of(name) falls back to the
