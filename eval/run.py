@@ -168,8 +168,6 @@ class Scores:
             t0 = time.perf_counter()
             ans = qa.ask(q.question, [list(t) for t in q.history]) if q.history else qa.ask(q.question)
             row.update(score_answer(q, ans, time.perf_counter() - t0, o))
-            if q.answerable:
-                row["read_rank"] = M.first_hit_rank(_hits(ans.hits), q.docs, q.answers, depth)
         self.outcomes.append(o)
         self.rows.append(row)
 

@@ -16,10 +16,10 @@ from index import IndexStore, default_index_dir, open_index
 from .answerable import repeats_the_question
 from .citations import best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
-from .evidence import Passage, clean_sentences, reading_passages, select_evidence
+from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
-from .prompt import UNANSWERABLE, as_data, build_prompt, question_kind, resolve_style
+from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
@@ -72,7 +72,6 @@ class QA:
         turn.trace.kind = question_kind(q)
         self._retrieve(turn)
         gen = make_generator(s.generator)
-        self._rescore(turn, gen)
         self._evidence(turn, gen)
         decline = first_decline(GATE, turn)  # the model is not called
         if decline is None:
@@ -92,31 +91,6 @@ class QA:
         best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in turn.hits), default=0.0)
         turn.trace.relevance = round(best, 4)
         turn.trace.seconds["retrieve"] = round(time.time() - t, 3)
-
-    def _rescore(self, turn: Turn, gen) -> None:
-        """The reader reorders the best few chunks: each chunk's score plus how likely the reader finds
-        the question after it, in the very prompt it answers from. The best chunk is scored last, so
-        when it stays first the answer's prompt continues from what the reader has already read."""
-        s = turn.settings
-        n = min(s.reader_rerank, len(turn.hits))
-        if n < 2 or turn.trace.relevance < s.min_relevance:
-            return
-        t = time.time()
-        style = resolve_style(s.prompt_style, gen)
-        question = f"Question: {as_data(turn.standalone.strip())}"
-        scored = {}
-        for h in reversed(turn.hits[:n]):
-            sents = clean_sentences(h)
-            if not sents:
-                continue
-            prompt = build_prompt(style, turn.standalone, [Passage(1, h, sents)], gen, turn.trace.kind)
-            at = prompt.rfind(question)
-            if at < 0:  # a prompt style without the question in these words: nothing to score
-                return
-            cut = at + len("Question:")
-            scored[h.chunk_id] = h.score + s.reader_rerank_weight * gen.score(prompt[:cut], prompt[cut : cut + len(question) - len("Question:")])
-        turn.hits[:n] = sorted(turn.hits[:n], key=lambda h: -scored.get(h.chunk_id, h.score - 1e9))
-        turn.trace.seconds["rescore"] = round(time.time() - t, 3)
 
     def _evidence(self, turn: Turn, gen) -> None:
         s = turn.settings

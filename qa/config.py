@@ -68,8 +68,6 @@ class Settings:
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
     sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)
-    reader_rerank: int = 0  # the reader rescores this many of the best chunks by how likely it finds the question after each (0: off)
-    reader_rerank_weight: float = 0.5  # its mean log-probability per question token, times this, is added to the reranker's score
     generator: str = field(default_factory=lambda: env().generator or DEFAULT_GENERATOR)  # the local reader (qa.generators); $QA_GENERATOR
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k

@@ -267,22 +267,6 @@ class Generator(ABC):
         cut = min((text.find(s) for s in stop if s in text), default=-1)
         return (text[:cut] if cut >= 0 else text), cut
 
-    def score(self, prefix: str, continuation: str) -> float:
-        """Mean log-probability per token of `continuation` read right after `prefix` (the reader as
-        a scorer: how likely it finds a question after a passage). Both must fit the context."""
-        with self._lock:
-            head, tail = self.tokenize(prefix, add_bos=True), self.tokenize(continuation)
-            if not tail:
-                raise ValueError("nothing to score")
-            if len(head) + len(tail) > self.context_length:
-                raise ValueError(f"prefix and continuation exceed the reader's context ({self.context_length} tokens)")
-            rows = [self._prefill(head, None)] + self._logits_along(tail[:-1])
-            return float(np.mean([log_softmax(r)[t] for r, t in zip(rows, tail)]))
-
-    def _logits_along(self, ids: list[int]) -> list[np.ndarray]:
-        """The next-token logits after each of `ids`, appended in turn (a runtime may read them in one pass)."""
-        return [self._step(t) for t in ids]
-
     def complete(self, prompt: str, max_new_tokens: int = 32, stop: tuple[str, ...] = ("\n",), **kw) -> str:
         return "".join(self.stream(prompt, max_new_tokens, stop, **kw))
 

@@ -142,10 +142,8 @@ def convert(gguf: Path) -> Path:
     return out
 
 
-def _tail_logits(model) -> None:
-    """Compute logits for the last `logits_keep` positions only (a new input; 1 while generating),
-    not a vocabulary-sized row for every prompt token."""
-    import openvino as ov
+def _last_token_logits(model) -> None:
+    """Compute logits for the last position only (not a vocabulary-sized row for every prompt token)."""
     from openvino import opset13 as ops
 
     node = model.outputs[0].get_node().input_value(0).get_node()
@@ -155,12 +153,9 @@ def _tail_logits(model) -> None:
         node = node.input_value(0).get_node()
     else:
         return
-    keep = ops.parameter([1], ov.Type.i64, name="logits_keep")
-    keep.output(0).get_tensor().set_names({"logits_keep"})
-    i64 = lambda v: ops.constant(np.array(v, dtype=np.int64))  # noqa: E731
-    tail = ops.slice(node.input_value(0), ops.negative(keep), i64([np.iinfo(np.int64).max]), i64([1]), i64([1]))
-    node.input(0).replace_source_output(tail.output(0))
-    model.add_parameters([keep])
+    hidden = node.input_value(0)
+    last = ops.gather(hidden, ops.constant(np.array([-1], dtype=np.int64)), ops.constant(np.array(1, dtype=np.int64)))
+    node.input(0).replace_source_output(last.output(0))
     model.validate_nodes_and_infer_types()
 
 
@@ -178,7 +173,7 @@ class OpenVINOGenerator(Generator):
         info = json.loads((folder / "gguf_info.json").read_text())
         core = ov.Core()
         model = core.read_model(str(folder / "openvino_model.xml"))
-        _tail_logits(model)
+        _last_token_logits(model)
         config = {"INFERENCE_NUM_THREADS": threads or default_threads(), "PERFORMANCE_HINT": "LATENCY"}
         if env().ov_precision:  # e.g. f32: OpenVINO computes in bf16 where the CPU has it (faster)
             config["INFERENCE_PRECISION_HINT"] = env().ov_precision
@@ -191,7 +186,7 @@ class OpenVINOGenerator(Generator):
         self.eos_ids = set(info["eos_ids"])
         self.bos_id = info["bos_id"]
         self._template = info.get("chat_template") or None
-        self._ids: list[int] = []  # the tokens read into the model's state, in order
+        self._pos = 0
 
     def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
         ids = self.tokenizer.encode(text, add_special_tokens=False).input_ids.data[0].tolist()
@@ -209,36 +204,26 @@ class OpenVINOGenerator(Generator):
     def _special_text(self, tid: int | None) -> str:
         return "" if tid is None else self.tokenizer.decode([tid], skip_special_tokens=False)
 
-    def _run(self, ids: list[int], keep: int = 1) -> np.ndarray:
-        """Append `ids` to the state; the logits after each of the last `keep` of them (one row: 1-D)."""
-        n, pos = len(ids), len(self._ids)
+    def _run(self, ids: list[int]) -> np.ndarray:
+        n = len(ids)
         self._req.infer({
             "input_ids": np.array([ids], dtype=np.int64),
-            "attention_mask": np.ones((1, pos + n), dtype=np.int64),
-            "position_ids": np.arange(pos, pos + n, dtype=np.int64)[None],
+            "attention_mask": np.ones((1, self._pos + n), dtype=np.int64),
+            "position_ids": np.arange(self._pos, self._pos + n, dtype=np.int64)[None],
             "beam_idx": np.zeros(1, dtype=np.int32),
-            "logits_keep": np.array([keep], dtype=np.int64),
         })
-        self._ids += ids
-        logits = self._req.get_tensor("logits").data[0]
-        return logits[-1].copy() if keep == 1 else logits[-keep:].copy()
+        self._pos += n
+        return self._req.get_tensor("logits").data[0, -1].copy()
 
     def _prefill(self, ids: list[int], deadline: float | None) -> np.ndarray | None:
-        """Read the prompt. A prompt that extends what the state holds (a question scored after its
-        passage, then answered) reads only the new tokens; any other starts afresh."""
-        n = len(self._ids)
-        if not (0 < n < len(ids) and ids[:n] == self._ids):
-            self._req.reset_state()
-            self._ids, n = [], 0
+        self._req.reset_state()
+        self._pos = 0
         logits = None
-        for i in range(n, len(ids), PREFILL_CHUNK):
-            if deadline is not None and i > n and time.monotonic() >= deadline:
+        for i in range(0, len(ids), PREFILL_CHUNK):
+            if deadline is not None and i and time.monotonic() >= deadline:
                 return None
             logits = self._run(ids[i : i + PREFILL_CHUNK])
         return logits
 
     def _step(self, token: int) -> np.ndarray:
         return self._run([token])
-
-    def _logits_along(self, ids: list[int]) -> list[np.ndarray]:
-        return list(self._run(ids, keep=len(ids))) if ids else []
