@@ -66,7 +66,8 @@ class Chunker:
         self.overlap = overlap
         # a very long title would eat the chunk budget (or alone exceed the embedder's limit)
         self.title_tokens = max(8, max_tokens // 4)
-        self._titles: dict[str, str] = {}
+        self._titles: dict[str, str] = {}  # title -> its prefix
+        self._prefix_counts: dict[str, int] = {}  # prefix -> its tokens with the newline
 
     def _fit(self, text: str, s: int, e: int, budget: int) -> int:
         """Largest end in (s, e] such that text[s:end] fits `budget` tokens, preferring word ends.
@@ -134,13 +135,40 @@ class Chunker:
         if title != doc.title:
             body_start = 0  # title did not come from the text (e.g. PDF metadata): chunk everything
         prefix = self.title_prefix(doc.title)
-        prefix_tokens = self.count(prefix + "\n") if prefix else 0
-        budget = max(16, self.max_tokens - prefix_tokens)
+        budget = max(16, self.max_tokens - self._prefix_tokens(prefix))
         spans = split_sentences(doc.text, body_start)
         if not spans and body_start:
             spans = split_sentences(doc.text, 0)
         pieces = self._pieces(doc.text, spans, budget)
-        chunks: list[Chunk] = []
+        plan = self._plan(pieces, budget)
+        # token counts of separately counted pieces need not add up exactly (e.g. a word cut between
+        # characters): the real embed texts are counted, all in one tokenizer call; only a document
+        # with one over the limit is packed again piece by piece
+        texts = [self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]]) for i, j in plan]
+        if any(n > self.max_tokens for n in self.count_batch(texts)):
+            plan = self._plan(pieces, budget, lambda i, j: self.count(self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]])))
+        return [
+            Chunk(doc_id=doc.doc_id, ord=n, text=doc.text[pieces[i][0]:pieces[j - 1][1]], start=pieces[i][0],
+                  end=pieces[j - 1][1], title=doc.title)
+            for n, (i, j) in enumerate(plan)
+        ]
+
+    def _prefix_tokens(self, prefix: str) -> int:
+        """Tokens the title prefix and its newline take from each chunk (cached with the prefix)."""
+        if not prefix:
+            return 0
+        n = self._prefix_counts.get(prefix)
+        if n is None:
+            if len(self._prefix_counts) > 4096:
+                self._prefix_counts.clear()
+            n = self._prefix_counts[prefix] = self.count(prefix + "\n")
+        return n
+
+    def _plan(self, pieces: list[tuple[int, int, int]], budget: int, measure: Callable[[int, int], int] | None = None) -> list[tuple[int, int]]:
+        """Pack the pieces greedily into chunks, as (first, end) piece index ranges; consecutive
+        chunks share `overlap` pieces. With `measure` (the real token count of pieces[i:j]'s embed
+        text), a chunk over `max_tokens` drops pieces from its end until it fits."""
+        plan: list[tuple[int, int]] = []
         i = 0
         while i < len(pieces):
             total = 0
@@ -149,16 +177,13 @@ class Chunker:
                 total += pieces[j][2] + (1 if j > i else 0)
                 j += 1
             j = max(j, i + 1)
-            # token counts of separately counted pieces need not add up exactly (e.g. a word cut
-            # between characters): check the real embed text and drop pieces until it fits
-            while j > i + 1 and self.count(self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]])) > self.max_tokens:
+            while measure and j > i + 1 and measure(i, j) > self.max_tokens:
                 j -= 1
-            s, e = pieces[i][0], pieces[j - 1][1]
-            chunks.append(Chunk(doc_id=doc.doc_id, ord=len(chunks), text=doc.text[s:e], start=s, end=e, title=doc.title))
+            plan.append((i, j))
             if j >= len(pieces):
                 break
             i = max(i + 1, j - self.overlap)
-        return chunks
+        return plan
 
     @staticmethod
     def _embed(prefix: str, text: str) -> str:

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "meta.sqlite"
 SAVE_EVERY_S = 30  # a long add saves the FAISS cache at most this often (SQLite commits every batch; a killed add is reconciled on open)
+ADD_BATCH_DOCS = 256  # add_paths embeds and commits this many documents at a time: the embedder's queue drains once a batch (64: 3% slower indexing here)
+ADD_BATCH_CHARS = 2_000_000  # or fewer, once their text reaches this size: a batch of long documents stays a few MB
 VEC_CACHE_SIZE = 20_000  # embed-text hash -> vector, for texts seen again (about 30 MB at 384-d)
 
 
@@ -450,11 +452,13 @@ class IndexStore:
     def add_paths(
         self,
         paths: list[str | Path],
-        batch_docs: int = 64,
+        batch_docs: int = ADD_BATCH_DOCS,
         progress: Callable[[int, int, AddReport], None] | None = None,
         on_skip: Callable[[LoadError], None] | None = None,
+        batch_chars: int = ADD_BATCH_CHARS,
     ) -> AddReport:
-        """Stream files → documents → chunks → vectors → store, one transaction per batch.
+        """Stream files → documents → chunks → vectors → store, one transaction per batch (at most
+        `batch_docs` documents and about `batch_chars` characters of text).
 
         (Running the load/chunk stage in a second thread while the model embeds was measured:
         no gain on 2 cores, where the model already keeps both busy.)"""
@@ -464,11 +468,14 @@ class IndexStore:
         total = count_files(paths)
         done = 0
         batch: list[Document] = []
+        chars = 0
 
         def flush():
+            nonlocal chars
             if batch:
                 self.add_documents(batch, report, save=None)
                 batch.clear()
+            chars = 0
 
         seen_files: set[str] = set()
         seen_ids: set[str] = set()
@@ -484,11 +491,12 @@ class IndexStore:
             else:
                 seen_ids.add(item.doc_id)
                 batch.append(item)
+                chars += len(item.text)
                 f = item.path
             if f not in seen_files:
                 seen_files.add(f)
                 done += 1
-            if len(batch) >= batch_docs:
+            if len(batch) >= batch_docs or chars >= batch_chars:
                 flush()
             if progress:
                 progress(done, total, report)

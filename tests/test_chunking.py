@@ -76,6 +76,36 @@ def test_batched_token_counts_give_the_same_chunks(bbc_dir, chunker, any_embedde
         assert chunker.chunk(doc) == one_by_one.chunk(doc)
 
 
+def test_chunks_are_counted_in_one_call_per_document(bbc_dir, any_embedder):
+    """The packed chunks' real embed texts are counted together (one tokenizer call per document),
+    not one call per chunk: only the title is counted on its own."""
+    single: list[str] = []
+    ch = Chunker(lambda t: single.append(t) or any_embedder.count_tokens(t), count_batch=any_embedder.count_tokens_batch,
+                 max_tokens=200, overlap=1, hard_limit=any_embedder.token_budget)
+    longest = 0
+    for doc in load_paths([bbc_dir / rel for rel in BBC_SAMPLE]):
+        single.clear()
+        longest = max(longest, len(ch.chunk(doc)))
+        assert len(single) <= 2, single  # the title's prefix and its token count
+    assert longest >= 3
+
+
+def test_a_chunk_over_the_limit_once_joined_is_packed_again():
+    """Pieces counted one by one can fit where their joined text does not (a tokenizer for which a
+    sentence boundary costs tokens here): the chunk drops sentences until its real text fits."""
+    def count(text: str) -> int:
+        return len(text.split()) + 6 * text.count(". ")
+
+    ch = Chunker(count, count_batch=lambda ts: [count(t) for t in ts], max_tokens=40, overlap=1, hard_limit=254)
+    body = " ".join(f"Sentence number {i} has exactly seven words." for i in range(12))
+    doc = Document("s.txt", "Title", "Title\n\n" + body)
+    chunks = ch.chunk(doc)
+    assert all(count(ch.embed_text(c)) <= 40 for c in chunks)
+    # 3 sentences: 21 words + 2 boundaries x 6 + the title = 34; 4 would be 47
+    assert [c.text.count(". ") + 1 for c in chunks[:-1]] == [3] * (len(chunks) - 1)
+    assert chunks[-1].text.endswith("Sentence number 11 has exactly seven words.")
+
+
 def test_one_2000_word_sentence_without_punctuation(chunker, any_embedder):
     words = [f"word{i % 97}" if i % 5 else "antidisestablishmentarianism" for i in range(2000)]
     doc = Document("long.txt", "A long sentence", "A long sentence\n\n" + " ".join(words))

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
 CATEGORIES = ["business", "entertainment", "politics", "sport", "tech"]
 PER_CATEGORY = 40  # 5 x 40 = 200 articles
-BATCH = 64  # documents per transaction (the serial add's default, and add_paths_ray's)
+BATCH = 64  # documents per transaction (add_paths_ray's default)
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,17 @@ def doc_of(store: IndexStore, hits) -> list[str]:
 
 # ---- add / unchanged / replace / remove ---------------------------------------------------------
 
+@pytest.mark.parametrize("limits, commits", [({"batch_docs": 2}, 2), ({"batch_chars": 1}, 3), ({}, 1)])
+def test_add_paths_commits_in_batches_of_documents_or_text(tmp_path, fast_embedder, limits, commits):
+    """An add commits a batch once it holds `batch_docs` documents or `batch_chars` characters of
+    text: three articles are one, two or three transactions (each moves the store's generation)."""
+    folder = write_articles(tmp_path / "news", ARTICLES)
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    gen = store.generation
+    rep = store.add_paths([folder], **limits)
+    assert len(rep.added) == 3 and store.generation - gen == commits
+
+
 def test_add_unchanged_replace_remove(tmp_path, any_embedder):
     folder = write_articles(tmp_path / "news", ARTICLES)
     store = IndexStore(tmp_path / "idx", embedder=any_embedder)
