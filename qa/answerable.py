@@ -26,7 +26,7 @@ PREFIX = 4  # a name and a word sharing their first this many letters name the s
 LENIENT_CHARS = 5  # ... as do one-typo spellings, for names this long or longer (short ones must match)
 SHORT_ANSWER = 3  # an answer of at most this many tokens is lost when its number is ("years" for "10 years")
 
-_LEADING_NUMBER = re.compile(r"\d+(?=[a-z])")
+_LEADING_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?(?=[a-z])")  # "800m", "10,000m", "4th", "1600s": the number before a unit or suffix
 _ORDINALS = {
     str(i): w
     for i, w in enumerate(
@@ -184,7 +184,7 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
         # a number with a unit or suffix ("800m", "1600s", "4th") is looked for as its number;
         # a number word ("Six Nations") as its digits, the way the evidence's words are read
         number = _LEADING_NUMBER.match(term.lower())
-        names = [number.group()] if number else _words(term)
+        names = _words(number.group()) if number else _words(term)  # "10,000" is read as the text's "10000"
         if not names or all(_mentions(n, words) for n in names):
             return True
         if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
@@ -212,6 +212,12 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
                     continue
         missing += [t for t in absent if t not in missing and not _describes(t)]
     return missing
+
+
+def numbers_unsaid(question: str, text: str) -> list[str]:
+    """The numbers the question writes in digits ("in 1939", "the 200m", "85%") that `text` never
+    mentions (as missing_names reads a number: "1600s" is the 17th century, "4th" fourth)."""
+    return [t for t in missing_names(question, text) if any(c.isdigit() for c in t)]
 
 
 _TOKEN = re.compile(r"\d[\d,.]*\d\w*|\w+(?:['’]\w+)*")

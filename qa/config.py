@@ -84,6 +84,7 @@ class Settings:
     min_support: float = 0.3  # decline below this match (token F1) of the answer to its best evidence span
     check_negation: bool = True  # decline a negated question whose supporting sentence is not negated
     check_names: bool = True  # decline when the evidence never mentions a name or number of the question
+    check_numbers: bool = True  # decline a factoid answer when its passage, up to its sentence, never writes a number the question writes
     answer_type: bool = True  # decline a factoid answer without the type its question's form asks for (qa.answer_type: a year, a number, a date ...)
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words

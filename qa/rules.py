@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .answer_type import TYPE_NAMES, wrong_type
-from .answerable import missing_names, negation_unsupported, repeats_the_question, span_lost_the_answer
+from .answerable import missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
 from .citations import Support
 from .config import Settings
 from .evidence import Passage
@@ -135,6 +135,26 @@ class NegatedQuestion(Rule):
         return None
 
 
+class NumbersUnsaid(Rule):
+    """A question that pins its fact with a number ("How many people lived in Warsaw in 1939?", "her
+    time in the 200m") is not answered by a sentence when neither it nor the text before it in the
+    passage (and the passage's title) writes that number: a story sets its year or event before it
+    tells what happened, so that sentence tells of another year or race, though the passage may
+    name the number further on. Only the numbers of the question as asked count: those a follow-up
+    borrows from the previous turn were pinned there."""
+
+    name = "numbers"
+
+    def reason(self, turn):
+        best = turn.best
+        if not turn.settings.check_numbers or turn.trace.kind != "factoid" or best is None:
+            return None
+        sents = best.passage.sentences
+        at = next((i for i, x in enumerate(sents) if x is best.sentence), len(sents) - 1)
+        unsaid = numbers_unsaid(turn.question, " ".join([best.passage.hit.title] + [x.text for x in sents[: at + 1]]))
+        return "the answer's sentence never mentions " + ", ".join(unsaid) if unsaid else None
+
+
 class WrongType(Rule):
     """A short answer without the type its question asks for ("2002" for "What time did he run?",
     "40%" for "How many subscribers ...?") is the passage's nearest phrase, not an answer."""
@@ -149,7 +169,7 @@ class WrongType(Rule):
 
 
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
-VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), WrongType()]
+VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType()]
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ def test_negated_question_needs_a_negated_sentence():
     ("When was the Maastrich Treaty signed?", "The Maastricht Treaty was signed in 1992.", []),  # one typo
     ("Which Norman ruler took England?", "William of Normandy conquered the English.", []),  # shared prefix
     ("Who won the 800m in 1998?", "He won the 800 metres in 1998.", []),  # number with a unit
+    ("Who is the Olympic 10,000m champion?", "The Olympic 10,000 metres champion is Tulu.", []),  # and separators
+    ("Who won the 1.5km race?", "He won the 1.5 kilometre race.", []),
+    ("Who is the Olympic 10,000m champion?", "The Olympic 5,000 metres champion is Tulu.", ["10,000m"]),
     ("Who lost in the Six Nations?", "Italy lost their Six Nations opener.", []),  # number word
     ("Who was the 4th ruler?", "The fourth ruler was Ayurbarwada.", []),  # ordinal
     ("Who was the 4th ruler in 1320?", "The fifth ruler was Ayurbarwada.", ["4th", "1320"]),
@@ -415,3 +418,78 @@ def test_memo_encoder_embeds_each_text_once_with_the_same_vectors(fast_embedder)
     assert calls == [["the question", "sentence one"], ["sentence two"]]
     assert np.allclose(b, fast_embedder.encode(["sentence one", "sentence two", "the question", "sentence two"]))
     assert np.allclose(a[1], b[0]) and memo([]).shape[0] == 0
+
+
+# ---- a number the question pins its fact with --------------------------------------------------
+
+def _numbers_turn(question: str, text: str, answer: str, **settings):
+    from qa.citations import Support
+    from qa.config import Settings
+    from qa.evidence import Passage, hit_sentences
+    from qa.records import Hit
+    from qa.rules import Turn
+
+    hit = Hit(chunk_id=1, doc_id="d", title="t", text=text, start=0, end=len(text), score=2.0, rerank=2.0)
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    said = next(s for s in passage.sentences if answer in s.text)
+    turn = Turn(question=question, standalone=question, settings=Settings().with_(**settings),
+                articles=lambda passages: text, hits=[hit], passages=[passage])
+    turn.raw = answer
+    turn.supports = [Support(span=answer, sentence=said, passage=passage, score=1.0)]
+    return turn
+
+
+WARSAW = ("In 1945 only 420,000 people were left in Warsaw. The war had destroyed most of it. "
+          "Before the war, in 1939, some 1,300,000 people had lived there. The city was rebuilt by 1960.")
+
+
+@pytest.mark.parametrize("question, answer, declined", [
+    ("How many people lived in Warsaw in 1939?", "420,000", True),  # the 1945 sentence: another year
+    ("How many people lived in Warsaw in 1945?", "420,000", False),
+    ("How many people lived in Warsaw in 1939?", "1,300,000", False),
+    ("How many people were left in Warsaw after the war?", "420,000", False),  # no number to pin
+    ("What did the war destroy in 1945?", "most of it", False),  # the text before writes 1945
+    ("How many people lived in Warsaw in 1960?", "1,300,000", True),  # 1960 only comes after
+])
+def test_a_number_the_question_writes_must_come_by_the_answers_sentence(question, answer, declined):
+    from qa.rules import VERIFY, first_decline
+
+    d = first_decline(VERIFY, _numbers_turn(question, WARSAW, answer))
+    assert (d is not None and d.rule == "numbers") == declined, d
+    if declined:
+        assert d.reason == "the answer's sentence never mentions " + question.split()[-1].rstrip("?")
+
+
+def test_the_text_before_the_answer_or_the_title_may_set_the_year():
+    from qa.rules import VERIFY, first_decline
+
+    cup = "The 2018 World Cup ended in Moscow. France won the final. Croatia were the runners-up."
+    assert first_decline(VERIFY, _numbers_turn("Who was the runner-up of the 2018 World Cup?", cup, "Croatia")) is None
+    assert first_decline(VERIFY, _numbers_turn("Who was the runner-up of the 2014 World Cup?", cup, "Croatia")).rule == "numbers"
+    untitled = "The World Cup ended in Moscow. France won the final. Croatia were the runners-up. It was 2018."
+    turn = _numbers_turn("Who was the runner-up of the 2018 World Cup?", untitled, "Croatia")
+    assert first_decline(VERIFY, turn).rule == "numbers"
+    turn.supports[0].passage.hit.title = "World Cup 2018: France beat Croatia"
+    assert first_decline(VERIFY, turn) is None
+
+
+def test_only_the_numbers_of_the_question_as_asked_count():
+    """A follow-up's standalone question carries the previous turn's words, numbers too: those do
+    not pin this answer."""
+    from qa.rules import VERIFY, first_decline
+
+    turn = _numbers_turn("When did he receive an OBE?", "The developer, who received an OBE in 2002, was rich.", "2002")
+    turn.standalone = "When did he receive an OBE? (Who founded the Argonaut games group? Jez San 1982)"
+    assert first_decline(VERIFY, turn) is None
+    turn.question = "When did he receive an OBE, after 1982?"
+    assert first_decline(VERIFY, turn).rule == "numbers"
+
+
+def test_the_numbers_rule_reads_centuries_and_can_be_turned_off():
+    from qa.rules import VERIFY, first_decline
+
+    text = "Trade grew. Huguenots served as mayors of Cork in the 17th century."
+    assert first_decline(VERIFY, _numbers_turn("Which city had Huguenot mayors in the 1600s?", text, "Cork")) is None
+    late = "Trade grew. By the 19th century the town had a mayor. Cork was its port. It had none in the 1600s."
+    assert first_decline(VERIFY, _numbers_turn("Which city had Huguenot mayors in the 1600s?", late, "Cork")).rule == "numbers"
+    assert first_decline(VERIFY, _numbers_turn("Which city had Huguenot mayors in the 1600s?", late, "Cork", check_numbers=False)) is None
