@@ -66,8 +66,7 @@ class Chunker:
         self.overlap = overlap
         # a very long title would eat the chunk budget (or alone exceed the embedder's limit)
         self.title_tokens = max(8, max_tokens // 4)
-        self._titles: dict[str, str] = {}  # title -> its prefix
-        self._prefix_counts: dict[str, int] = {}  # prefix -> its tokens with the newline
+        self._titles: dict[str, tuple[str, int]] = {}  # title -> its prefix, and the prefix's tokens with the newline
 
     def _fit(self, text: str, s: int, e: int, budget: int) -> int:
         """Largest end in (s, e] such that text[s:end] fits `budget` tokens, preferring word ends.
@@ -116,16 +115,20 @@ class Chunker:
 
     def title_prefix(self, title: str) -> str:
         """The title as prefixed to each chunk's embed text, cut to at most `title_tokens` tokens."""
+        return self._title(title)[0]
+
+    def _title(self, title: str) -> tuple[str, int]:
+        """The title's prefix and the tokens it takes from each chunk with its newline (cached)."""
         if not title:
-            return ""
+            return "", 0
         cached = self._titles.get(title)
         if cached is None:
             t = " ".join(title.split())
             if self.count(t) > self.title_tokens:
                 t = t[: self._fit(t, 0, len(t), self.title_tokens)].rstrip()
-            cached = self._titles[title] = t
             if len(self._titles) > 4096:
                 self._titles.clear()
+            cached = self._titles[title] = (t, self.count(t + "\n") if t else 0)
         return cached
 
     def chunk(self, doc: Document) -> list[Chunk]:
@@ -134,35 +137,26 @@ class Chunker:
         title, body_start = split_title(doc.text)
         if title != doc.title:
             body_start = 0  # title did not come from the text (e.g. PDF metadata): chunk everything
-        prefix = self.title_prefix(doc.title)
-        budget = max(16, self.max_tokens - self._prefix_tokens(prefix))
+        prefix, prefix_tokens = self._title(doc.title)
+        budget = max(16, self.max_tokens - prefix_tokens)
         spans = split_sentences(doc.text, body_start)
         if not spans and body_start:
             spans = split_sentences(doc.text, 0)
         pieces = self._pieces(doc.text, spans, budget)
+
+        def text_of(i: int, j: int) -> str:  # pieces[i:j] as one stretch of the document
+            return doc.text[pieces[i][0]:pieces[j - 1][1]]
+
         plan = self._plan(pieces, budget)
         # token counts of separately counted pieces need not add up exactly (e.g. a word cut between
         # characters): the real embed texts are counted, all in one tokenizer call; only a document
         # with one over the limit is packed again piece by piece
-        texts = [self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]]) for i, j in plan]
-        if any(n > self.max_tokens for n in self.count_batch(texts)):
-            plan = self._plan(pieces, budget, lambda i, j: self.count(self._embed(prefix, doc.text[pieces[i][0]:pieces[j - 1][1]])))
+        if any(n > self.max_tokens for n in self.count_batch([self._embed(prefix, text_of(i, j)) for i, j in plan])):
+            plan = self._plan(pieces, budget, lambda i, j: self.count(self._embed(prefix, text_of(i, j))))
         return [
-            Chunk(doc_id=doc.doc_id, ord=n, text=doc.text[pieces[i][0]:pieces[j - 1][1]], start=pieces[i][0],
-                  end=pieces[j - 1][1], title=doc.title)
+            Chunk(doc_id=doc.doc_id, ord=n, text=text_of(i, j), start=pieces[i][0], end=pieces[j - 1][1], title=doc.title)
             for n, (i, j) in enumerate(plan)
         ]
-
-    def _prefix_tokens(self, prefix: str) -> int:
-        """Tokens the title prefix and its newline take from each chunk (cached with the prefix)."""
-        if not prefix:
-            return 0
-        n = self._prefix_counts.get(prefix)
-        if n is None:
-            if len(self._prefix_counts) > 4096:
-                self._prefix_counts.clear()
-            n = self._prefix_counts[prefix] = self.count(prefix + "\n")
-        return n
 
     def _plan(self, pieces: list[tuple[int, int, int]], budget: int, measure: Callable[[int, int], int] | None = None) -> list[tuple[int, int]]:
         """Pack the pieces greedily into chunks, as (first, end) piece index ranges; consecutive
