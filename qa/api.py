@@ -29,6 +29,12 @@ from .validate import check_input
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
 
 
+def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings) -> tuple[str, str]:
+    """(the question checked, the question retrieved and read with); BadQuestion before any work."""
+    q, history = check_input(question, history, s)
+    return q, standalone_question(q, history, s)
+
+
 class QA:
     def __init__(self, index_dir: str | Path | None = None, settings: Settings | None = None, store: IndexStore | None = None):
         self.store = store or open_index(index_dir or default_index_dir(), create=False)
@@ -58,16 +64,14 @@ class QA:
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
         """The question `ask` retrieves and reads with: a follow-up rewritten from its history (bounded
         as `ask` bounds it), any other question as it is. BadQuestion as `ask` raises it."""
-        s = self.settings.with_(**overrides)
-        q, history = check_input(question, history, s)
-        return standalone_question(q, history, s)
+        return _checked(question, history, self.settings.with_(**overrides))[1]
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
         t0 = time.time()
         s = self.settings.with_(**overrides)
-        q, history = check_input(question, history, s)  # BadQuestion (a ValueError) before any work
-        turn = Turn(question=q, standalone=standalone_question(q, history, s), settings=s, articles=self._articles,
+        q, standalone = _checked(question, history, s)  # BadQuestion (a ValueError) before any work
+        turn = Turn(question=q, standalone=standalone, settings=s, articles=self._articles,
                     encode=MemoEncoder(self.store.embedder.encode))
         turn.trace.kind = question_kind(q)
         self._retrieve(turn)
