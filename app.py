@@ -446,14 +446,16 @@ def launch_kwargs() -> dict:
     )
 
 
-def warm_up(name: str) -> None:
-    """Load the generator in the background so the first question does not wait for it."""
+def warm_up(qa: QA) -> None:
+    """Load the generator and the reranker's second embedder in the background so the first
+    question does not wait for them."""
     try:
         from qa.generator import make_generator
 
-        make_generator(name)
+        make_generator(qa.settings.generator)
+        qa.retriever.second_embedder(qa.settings)
     except Exception as exc:  # the first question will report it
-        log.warning("could not preload generator %s: %s", name, exc)
+        log.warning("could not preload the models: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -507,7 +509,7 @@ def main(argv=None) -> int:
             return 2
         qa, what = QA(store=store), f"{store.stats()['documents']} articles from {store.path}"
         if not args.no_warmup:
-            threading.Thread(target=warm_up, args=(qa.settings.generator,), daemon=True).start()
+            threading.Thread(target=warm_up, args=(qa,), daemon=True).start()
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=1)
     print(f"serving {what} on http://{args.host}:{args.port}", flush=True)

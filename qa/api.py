@@ -92,7 +92,9 @@ class QA:
         # relevance of the best passage: the reranker's score (cosine, question-term coverage,
         # fusion and BM25, plus the best sentence's score for the top few), or the cosine
         # similarity when reranking is off
-        best = max(((h.rerank if h.rerank is not None else h.dense) or 0.0 for h in turn.hits), default=0.0)
+        # (less the second embedder's part: min_relevance was measured without it)
+        w = turn.settings.rerank_model_weight
+        best = max(((h.rerank - w * (h.model or 0.0) if h.rerank is not None else h.dense) or 0.0 for h in turn.hits), default=0.0)
         turn.trace.relevance = round(best, 4)
         turn.trace.seconds["retrieve"] = round(time.time() - t, 3)
 

@@ -21,6 +21,7 @@ class Hit:
     fused: float | None = None  # reciprocal-rank-fusion score
     rerank: float | None = None  # second-stage score
     sentence: float | None = None  # score of the chunk's best sentence (reranked top only)
+    model: float | None = None  # the second embedder's cosine of question and chunk (Settings.rerank_model; reranked top only)
     source: str = ""
     date: str = ""
 

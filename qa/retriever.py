@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from index.chunking import split_sentences
+from index.embedder import MODEL_FREE, make_embedder
 from index.lexical import STOPWORDS
 from index.records import ChunkRecord
 from index.store import IndexStore
@@ -103,7 +104,7 @@ class Retriever:
                     score=scores[key].get(cid) or 0.0,
                     dense=scores["dense"].get(cid), lexical=scores["lexical"].get(cid),
                     fused=scores["fused"].get(cid), rerank=scores["rerank"].get(cid),
-                    sentence=scores["sentence"].get(cid), source=r.source, date=r.date,
+                    sentence=scores["sentence"].get(cid), model=scores["model"].get(cid), source=r.source, date=r.date,
                 )
             )
         return hits
@@ -120,6 +121,23 @@ class Retriever:
             best[c] = max(best[c], float(x))
         return best
 
+    def second_embedder(self, s: Settings):
+        """The embedder that rescores the top chunks (Settings.rerank_model), loaded once per process
+        in the backend the index's own embedder uses; None when there is none: rerank_model is "", or
+        the index was built by an embedder that loads no model (tests, smoke runs)."""
+        if not s.rerank_model or self.store.embedder.name in MODEL_FREE:
+            return None
+        return make_embedder(s.rerank_model, backend=self.store.embedder.backend)
+
+    def _model_scores(self, question: str, rows: dict[int, ChunkRecord], s: Settings) -> dict[int, float]:
+        """The second embedder's cosine of the question and each chunk as embedded (title, newline, text)."""
+        model = self.second_embedder(s) if rows else None
+        if model is None:
+            return {}
+        ids = list(rows)
+        vecs = model.encode([question] + [f"{rows[c].title}\n{rows[c].text}" for c in ids])
+        return {c: float(v @ vecs[0]) for c, v in zip(ids, vecs[1:])}
+
     def stages(self, question: str, s: Settings, depth: int | None = None, encode=None) -> dict[str, list[Hit]]:
         """Ranked hit lists of every stage: dense, lexical, fused, reranked. encode: the embedder's
         encode (default), or a MemoEncoder the later stages of the same question share."""
@@ -128,7 +146,7 @@ class Retriever:
         dense = self.store.search_dense(qvec, s.dense_depth, s.filters)  # filtered: the store searches 10x deeper
         lexical = self.store.search_lexical(question, s.lexical_depth, s.filters)
         scores: dict[str, dict[int, float]] = {
-            "dense": dict(dense), "lexical": dict(lexical), "fused": {}, "rerank": {}, "sentence": {},
+            "dense": dict(dense), "lexical": dict(lexical), "fused": {}, "rerank": {}, "sentence": {}, "model": {},
         }
         fused: dict[int, float] = {}
         for w, lst in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
@@ -162,16 +180,18 @@ class Retriever:
                     + s.rerank_rrf * fused[c] / max_rrf
                     + s.rerank_lexical * scores["lexical"].get(c, 0.0) / max_lex
                 )
-            if s.rerank_sentence and s.sentence_depth > 0 and rer:
-                # A chunk answers a question in one sentence: the best sentence's own score
-                # separates the right paragraph from its neighbours on the same topic (SQuAD R@1
-                # +3.5 to +4.8 points on two disjoint samples). Only the top few are rescored,
-                # so they stay above the rest.
+            if s.sentence_depth > 0 and rer:
+                # The top few are rescored, so they stay above the rest. A chunk answers a question
+                # in one sentence: the best sentence's own score separates the right paragraph from
+                # its neighbours on the same topic (SQuAD R@1 +3.5 to +4.8 points on two disjoint
+                # samples). A larger embedder than the index's reads them whole (docs/decisions.md).
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
                 top += [c for c in out["dense"][: s.sentence_dense] if c in rer and c not in top]
-                scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode)
-                for c, b in scores["sentence"].items():
-                    rer[c] += s.rerank_sentence * b
+                if s.rerank_sentence:
+                    scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode)
+                scores["model"] = self._model_scores(question, {c: rows[c] for c in top}, s)
+                for c in top:
+                    rer[c] += s.rerank_sentence * scores["sentence"].get(c, 0.0) + s.rerank_model_weight * scores["model"].get(c, 0.0)
             scores["rerank"] = rer
             out["reranked"] = sorted(rer, key=lambda c: -rer[c])
         keys = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}

@@ -113,6 +113,7 @@ class Reader:
         store = open_index(index_dir, read_only=True)
         self.qa = QA(store=store, settings=Settings().with_(generator=generator))
         store.embedder, store.vectors  # noqa: B018 - load now: the first question should not wait
+        self.qa.retriever.second_embedder(self.qa.settings)
         make_generator(self.qa.settings.generator)
         self.replica = _replica_id()
 

@@ -1,16 +1,18 @@
 """Model files shipped in PyPI packages (index.packaged): parts assembled once and verified, a zipped
-model folder unpacked once; with cheap fakes."""
+model folder unpacked once; with cheap fakes, and with the real rerank embedder's parts."""
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import sys
 import time
 import zipfile
 
 import pytest
 
 from index import packaged
+from index.embedder.base import MPNET
 from index.packaged import ModelFileError
 
 
@@ -130,3 +132,8 @@ def test_a_corrupted_zip_part_is_refused_before_unpacking(zip_parts, tmp_path):
         packaged.unpacked(bad, tmp_path / "models")
     assert not (tmp_path / "models" / "m").exists()
 
+
+def test_rerank_embedder_parts_are_located_without_importing_them():
+    paths = [packaged.locate_part(p) for p in MPNET.parts]
+    assert sum(p.stat().st_size for p in paths) == MPNET.size
+    assert not any(p.module in sys.modules for p in MPNET.parts)

