@@ -447,13 +447,9 @@ def launch_kwargs() -> dict:
 
 
 def warm_up(qa: QA) -> None:
-    """Load the generator and the reranker's second embedder in the background so the first
-    question does not wait for them."""
+    """Load the models in the background so the first question does not wait for them."""
     try:
-        from qa.generator import make_generator
-
-        make_generator(qa.settings.generator)
-        qa.retriever.second_embedder(qa.settings)
+        qa.load_models()
     except Exception as exc:  # the first question will report it
         log.warning("could not preload the models: %s", exc)
 
@@ -478,7 +474,7 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=env.port, help=f"port (default $GRADIO_SERVER_PORT or {AppEnv.port})")
     ap.add_argument("--index-dir", default=None, help="index folder (default $QA_INDEX_DIR or indexes/default)")
     ap.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs QA_AUTH=user:password")
-    ap.add_argument("--no-warmup", action="store_true", help="do not preload the generator at start")
+    ap.add_argument("--no-warmup", action="store_true", help="do not preload the models at start")
     ap.add_argument("--qa-url", default=env.qa_url, help="answer through the question API of `python -m qa serve` at this URL "
                     "(http://[USER:PASSWORD@]HOST:PORT; else QA_AUTH is sent) instead of a local index and reader (default $QA_URL)")
     args = ap.parse_args(argv)

@@ -45,6 +45,13 @@ class QA:
         """The whole articles the passages come from."""
         return " ".join(d.text for d in map(self.store.document, {p.hit.doc_id for p in passages}) if d)
 
+    def load_models(self) -> None:
+        """Load now what answering uses (the index's embedder and vectors, the reranker's second
+        embedder, the reader), so that the first question does not wait for them."""
+        self.store.embedder, self.store.vectors  # noqa: B018 - loaded on first use
+        self.retriever.second_embedder(self.settings)
+        make_generator(self.settings.generator)
+
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, question: str, **overrides) -> list[Hit]:
         return self.retriever.retrieve(question, self.settings.with_(**overrides))

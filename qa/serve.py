@@ -108,13 +108,10 @@ class Reader:
 
         from .api import QA
         from .config import Settings
-        from .generator import make_generator
 
         store = open_index(index_dir, read_only=True)
         self.qa = QA(store=store, settings=Settings().with_(generator=generator))
-        store.embedder, store.vectors  # noqa: B018 - load now: the first question should not wait
-        self.qa.retriever.second_embedder(self.qa.settings)
-        make_generator(self.qa.settings.generator)
+        self.qa.load_models()  # now: the first question should not wait
         self.replica = _replica_id()
 
     def ask(self, request: dict) -> tuple[int, dict, str]:
