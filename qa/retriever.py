@@ -130,12 +130,12 @@ class Retriever:
         return make_embedder(s.rerank_model, backend=self.store.embedder.backend)
 
     def _model_scores(self, question: str, rows: dict[int, ChunkRecord], s: Settings) -> dict[int, float]:
-        """The second embedder's cosine of the question and each chunk as embedded (title, newline, text)."""
+        """The second embedder's cosine of the question and each chunk as the index embedded it."""
         model = self.second_embedder(s) if rows else None
         if model is None:
             return {}
         ids = list(rows)
-        vecs = model.encode([question] + [f"{rows[c].title}\n{rows[c].text}" for c in ids])
+        vecs = model.encode([question] + [self.store.chunker.embed_text_of(rows[c].title, rows[c].text) for c in ids])
         return {c: float(v @ vecs[0]) for c, v in zip(ids, vecs[1:])}
 
     def stages(self, question: str, s: Settings, depth: int | None = None, encode=None) -> dict[str, list[Hit]]:
