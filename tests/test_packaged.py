@@ -16,22 +16,28 @@ from index.embedder.base import MPNET
 from index.packaged import ModelFileError
 
 
+def _packaged(tmp_path, monkeypatch, filename: str, blobs: list[bytes]) -> tuple[packaged.PartedFile, dict]:
+    """`blobs` as the parts of `filename`, each in a 'packaged' folder that locate_part finds:
+    (the PartedFile joining them, {module: the part's path})."""
+    parts, paths = [], {}
+    for i, blob in enumerate(blobs, 1):
+        part = packaged.Part(f"fake-part{i}", f"fake_part{i}", f"data/part{i:02d}.bin")
+        p = tmp_path / "site" / part.module / part.relpath
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(blob)
+        parts.append(part)
+        paths[part.module] = p
+    monkeypatch.setattr(packaged, "locate_part", lambda part: paths[part.module])
+    whole = b"".join(blobs)
+    return packaged.PartedFile(filename, tuple(parts), len(whole), hashlib.sha256(whole).hexdigest()), paths
+
+
 @pytest.fixture
 def fake_parts(tmp_path, monkeypatch):
     """Three small 'packaged' parts and the PartedFile that joins them."""
     data = [os.urandom(1000), os.urandom(2000), os.urandom(500)]
-    folder = tmp_path / "site"
-    parts = []
-    for i, blob in enumerate(data, 1):
-        p = folder / f"fake_part{i}" / "data" / f"part{i:02d}.bin"
-        p.parent.mkdir(parents=True)
-        p.write_bytes(blob)
-        parts.append(packaged.Part(f"fake-part{i}", f"fake_part{i}", f"data/part{i:02d}.bin"))
-    paths = {p.module: folder / p.module / p.relpath for p in parts}
-    monkeypatch.setattr(packaged, "locate_part", lambda part: paths[part.module])
-    whole = b"".join(data)
-    spec = packaged.PartedFile("fake.gguf", tuple(parts), len(whole), hashlib.sha256(whole).hexdigest())
-    return spec, paths, whole, tmp_path / "cache"
+    spec, paths = _packaged(tmp_path, monkeypatch, "fake.gguf", data)
+    return spec, paths, b"".join(data), tmp_path / "cache"
 
 
 def test_assembles_once_and_remembers_the_check(fake_parts, monkeypatch):
@@ -93,16 +99,7 @@ def zip_parts(tmp_path, monkeypatch):
     def make(files: dict[str, bytes]) -> packaged.PartedFile:
         whole = _zipped(files)
         cut = len(whole) // 2
-        parts, paths = [], {}
-        for i, blob in enumerate((whole[:cut], whole[cut:]), 1):
-            p = tmp_path / "site" / f"zip_part{i}" / "input" / f"m.zip.00{i}"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(blob)
-            part = packaged.Part(f"zip-part{i}", f"zip_part{i}", f"input/m.zip.00{i}")
-            parts.append(part)
-            paths[part.module] = p
-        monkeypatch.setattr(packaged, "locate_part", lambda part: paths[part.module])
-        return packaged.PartedFile("m.zip", tuple(parts), len(whole), hashlib.sha256(whole).hexdigest())
+        return _packaged(tmp_path, monkeypatch, "m.zip", [whole[:cut], whole[cut:]])[0]
 
     return make
 
