@@ -18,7 +18,7 @@ import unicodedata
 from typing import Callable
 
 from .citations import POSSESSIVE, same_word, support_tokens
-from .retriever import content_terms, key_terms
+from .retriever import content_terms, key_terms, stem
 
 NAME_CHARS = 3  # the question's names and numbers this long or longer are checked ("EU", "10" are not)
 ACRONYM_LETTERS = 3  # an all-capitals name this long may be spelled out in the text ("ECSC")
@@ -254,9 +254,14 @@ def _century(term: str) -> set[str]:
 
 
 def repeats_the_question(question: str, span: str) -> bool:
-    """The answer says nothing the question did not ("Chelsea" for "Which team did Chelsea beat?")."""
-    said = set(content_terms(span))
-    return bool(said) and said <= set(content_terms(question))
+    """The answer says nothing the question did not ("Chelsea" for "Which team did Chelsea beat?"),
+    or is one word that only inflects a question word ("the Oscars" for "Which firm is counting the
+    Oscar votes?"). Several question words may name something new ("NP-hard problems" for "... hard
+    for NP ... stated how?"), so a phrase repeats only word for word."""
+    said, asked = set(content_terms(span)), set(content_terms(question))
+    if not said:
+        return False
+    return said <= asked or (len(said) == 1 and stem(next(iter(said))) in {stem(t) for t in asked})
 
 
 def _has_number(tokens: list[str]) -> bool:

@@ -35,7 +35,8 @@ def key_terms(question: str) -> tuple[set[str], set[str]]:
     return set(content_terms(question)), strong - STOPWORDS
 
 
-def _stem(t: str) -> str:
+def stem(t: str) -> str:
+    """The word without a plural or verb ending ("oscars" -> "oscar", "counting" -> "count")."""
     for suf in ("ing", "ed", "es", "s"):
         if len(t) - len(suf) >= MIN_STEM and t.endswith(suf):
             return t[: -len(suf)]
@@ -48,12 +49,12 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     terms, strong = terms or key_terms(question)
     if not terms:
         return 0.0
-    have = {_stem(t) for t in content_terms(text)}
+    have = {stem(t) for t in content_terms(text)}
     total = got = 0.0
     for t in terms:
         w = STRONG_WEIGHT if t in strong else 1.0
         total += w
-        if _stem(t) in have:
+        if stem(t) in have:
             got += w
     return got / total
 

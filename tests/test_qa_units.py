@@ -252,6 +252,10 @@ def test_repeats_the_question():
     assert repeats_the_question("Who was Ayurbarwada's son?", "Ayurbarwada")
     assert not repeats_the_question("Which team did Chelsea beat?", "Portsmouth")
     assert not repeats_the_question("Which team did Chelsea beat?", "the")  # says nothing at all: another check's case
+    assert repeats_the_question("Which accountancy firm's staff are counting the Oscar votes?", "the Oscars")  # a plural
+    assert not repeats_the_question("Which accountancy firm's staff are counting the Oscar votes?", "PricewaterhouseCoopers")
+    # several question words can name something new: a phrase repeats only word for word
+    assert not repeats_the_question("A problem that is hard for NP can also be stated how?", "NP-hard problems")
 
 
 @pytest.mark.parametrize("question", [
