@@ -26,11 +26,13 @@ def content_terms(text: str) -> list[str]:
 
 
 def key_terms(question: str) -> tuple[set[str], set[str]]:
-    """(all content terms, 'strong' terms: names, numbers, capitalised words not at the start)."""
+    """(all content terms, 'strong' terms: names, numbers, capitalised words not at the start; of a
+    question typed in capitals throughout, its numbers only)."""
     words = _WORD.findall(question)
+    cased = any(c.islower() for c in question)  # a question typed in capitals throughout names nothing by its case
     strong = set()
     for i, w in enumerate(words):
-        if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper()):
+        if any(c.isdigit() for c in w) or (cased and ((i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper()))):
             strong.add(w.lower())
     return set(content_terms(question)), strong - STOPWORDS
 

@@ -525,3 +525,10 @@ def test_the_numbers_rule_reads_centuries_and_can_be_turned_off():
     late = "Trade grew. By the 19th century the town had a mayor. Cork was its port. It had none in the 1600s."
     assert first_decline(VERIFY, _numbers_turn("Which city had Huguenot mayors in the 1600s?", late, "Cork")).rule == "numbers"
     assert first_decline(VERIFY, _numbers_turn("Which city had Huguenot mayors in the 1600s?", late, "Cork", check_numbers=False)) is None
+
+
+def test_a_question_typed_in_capitals_is_not_read_as_all_names():
+    text = "ABN Amro, the Netherlands' largest bank, is to cut 2,850 jobs as profits fell."
+    assert missing_names("HOW MANY JOBS WILL THE DUTCH LENDER SLASH?", text) == []  # "LENDER" is no name
+    assert missing_names("How many jobs will the Dutch Lender slash?", text) == ["Lender"]  # as it reads when cased
+    assert missing_names("HOW MANY JOBS WILL ABN AMRO CUT IN 2005?", text) == ["2005"]  # its numbers still count
