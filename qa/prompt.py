@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import re
 
+from .answer_type import REQUEST
 from .evidence import Passage, looks_like_injection, visible
 
 UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the passages do not answer
 
 # why / how (not how many, how much ...) / what did X say: answered in sentences, not a span
 _EXPLAIN = re.compile(
-    r"^\s*(?:and\s+|so\s+|but\s+)?(?:"
+    r"^\s*(?:and\s+|so\s+|but\s+)?" + REQUEST + r"(?:"
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:say|said|think|thought|claim|claimed|argue|argued"

@@ -13,6 +13,8 @@ from qa.rules import VERIFY, Turn, first_decline
 
 @pytest.mark.parametrize("question, kind", [
     ("How many people were hurt in the blast?", "count"),
+    ("Do you know how many people were hurt in the blast?", "count"),  # a request around the question
+    ("Can you tell me what year the plant opened?", "year"),
     ("How many of the voters backed him?", "number"),  # a share may answer it
     ("By how much did the shares fall?", "number"),
     ("How old is the Wales hooker?", "number"),

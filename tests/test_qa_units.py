@@ -286,6 +286,10 @@ def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(quest
     ("What does the coach suspect is behind the slump?", "explain"),
     ("What made up most of the bank's sales?", "factoid"),  # a part, not a cause
     ("Which company made the phone?", "factoid"),
+    ("Can you tell me why the bank cut 2,850 jobs?", "explain"),  # a request around the question
+    ("Could you explain the deal?", "explain"),
+    ("Do you know who runs the bank?", "factoid"),
+    ("Can you beat the bank's offer?", "factoid"),  # no request: a question of its own
 ])
 def test_question_kind(question, kind):
     from qa.prompt import question_kind
