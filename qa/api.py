@@ -23,7 +23,7 @@ from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT
+from .text import DECLINE_TEXT, as_read
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
@@ -32,7 +32,7 @@ PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt c
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings) -> tuple[str, str]:
     """(the question checked, the question retrieved and read with); BadQuestion before any work."""
     q, history = check_input(question, history, s)
-    return q, standalone_question(q, history, s)
+    return q, standalone_question(as_read(q), history, s)
 
 
 class QA:

@@ -1,5 +1,5 @@
 """Answer text conventions shared by the answerer, the follow-up rewrite, the page and the scorer:
-the decline sentence and the [n] citation markers (defined once here)."""
+the decline sentence and the [n] citation markers (defined once here), and how a question is read."""
 from __future__ import annotations
 
 import re
@@ -18,3 +18,10 @@ def strip_markers(text: str | None) -> str:
 def is_decline(text: str | None) -> bool:
     """Is this answer text the decline (markers and surrounding space aside)?"""
     return strip_markers(text).startswith(DECLINE_TEXT.rstrip("."))
+
+
+def as_read(question: str) -> str:
+    """The question as the answerer reads it: one typed in capitals throughout ("WHO BOUGHT
+    INSTAGRAM?") in lower case, as its capitals tell no names and the reader reads it better so
+    (docs/decisions.md, "Questions as people type them"); any other as typed."""
+    return question if any(c.islower() for c in question) else question.lower()

@@ -231,5 +231,7 @@ def test_qa_standalone_is_the_rewrite_ask_uses_with_its_bounded_history(tmp_path
     assert qa.standalone("Who ordered it?", old).startswith("Who ordered it? (the Home Office review")
     assert qa.standalone("Who ordered it?", old[:2], max_history_turns=1) == standalone_question("Who ordered it?", old[1:2])
     assert qa.standalone("Who won Sound of 2004?", old) == "Who won Sound of 2004?"
+    # typed in capitals throughout: read in lower case (its capitals name nothing)
+    assert qa.standalone("WHO WON SOUND OF 2004?") == "who won sound of 2004?"
     with pytest.raises(BadQuestion):
         qa.standalone("   ", old)
