@@ -615,3 +615,15 @@ def test_explain_question_with_a_reference_answer_scores_contains_on_its_phrases
     o2 = M.Outcome(answerable=True, explain=True)
     score_answer(q, FakeAnswer("The economy grew.", citations=[]), 0.5, o2)
     assert o2.contains is False and o2.cited is False
+
+
+def test_retype_changes_only_how_each_question_is_typed(tmp_path):
+    from eval.retype import retype
+
+    src = tmp_path / "q.jsonl"
+    src.write_text(json.dumps({"id": "q1", "question": "Who bought Instagram?", "answers": ["Facebook"], "doc": "d"}) + "\n")
+    for how, typed in [("lower", "who bought instagram?"), ("capitals", "WHO BOUGHT INSTAGRAM?"),
+                       ("request", "Can you tell me who bought Instagram?")]:
+        assert retype(str(src), how, str(tmp_path / "out.jsonl")) == 1
+        q = json.loads((tmp_path / "out.jsonl").read_text())
+        assert q == {"id": "q1", "question": typed, "answers": ["Facebook"], "doc": "d"}
