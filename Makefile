@@ -8,7 +8,7 @@ PORT ?= 7860
 # wheel cache). Portable x86-64 build (AVX2/FMA/F16C, not -march=native), so it runs on any AVX2 CPU.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
-.PHONY: install run test test-fast bench eval docs-tables index clean
+.PHONY: install run test test-fast bench eval eval-typed docs-tables index clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
@@ -48,6 +48,12 @@ eval: install
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_followups.jsonl --out eval/reports/news-followups.json
 	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
+
+# the news users questions as people also type them (python -m eval.retype): lower case, capitals, "Can you tell me ..."
+eval-typed: install
+	for how in lower capitals request; do \
+	  $(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_users_$$how.jsonl --out eval/reports/variants/qwen-typed-$$how-news-users.json || exit 1; \
+	done
 
 # docs/eval.md and docs/scale.md are generated from the committed reports (eval/reports, bench/reports), never typed by hand
 docs-tables: install
