@@ -17,8 +17,9 @@ docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from AN
   declined_answerable = share of answerable questions declined.
 - citations: precision = share of citations on answerable, non-declined answers whose passage is a
   hit (as for retrieval); coverage = share of non-declined answers with >= 1 citation.
-- follow-ups: a question with a "history" is asked with it (qa.ask(question, history)), and its
-  retrieval is scored on the question QA.ask makes from that history (`QA.standalone`).
+- follow-ups: a question with a "history" is asked with it (qa.ask(question, history)). Retrieval
+  is scored on the question QA.ask retrieves with (`QA.standalone`: a follow-up rewritten from its
+  history, a question in capitals read in lower case).
 - latency_s: wall time of qa.ask, after one uncounted warm-up ask.
 - by_type / by_phrasing: the figures above per "type" / "phrasing" value ({} when no question has one):
   n, n_answerable, recall@1, recall@5, exact_match, f1, contains, declined (share of all its questions).
@@ -160,13 +161,14 @@ class Scores:
         """Retrieve (every stage) and, unless retrieval_only, answer and score one question."""
         o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
         row = question_row(q)
-        asked = qa.standalone(q.question, [list(t) for t in q.history]) if q.history else q.question
+        history = [list(t) for t in q.history] or None
+        asked = qa.standalone(q.question, history)  # what ask retrieves with (a follow-up rewritten, capitals read in lower case)
         if q.history:
             row["standalone_question"] = asked
         row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(asked, depth=depth), depth)
         if not retrieval_only:
             t0 = time.perf_counter()
-            ans = qa.ask(q.question, [list(t) for t in q.history]) if q.history else qa.ask(q.question)
+            ans = qa.ask(q.question, history) if history else qa.ask(q.question)
             row.update(score_answer(q, ans, time.perf_counter() - t0, o))
         self.outcomes.append(o)
         self.rows.append(row)

@@ -427,6 +427,9 @@ class FakeQA:
             q["u1"]: DECLINED,
         }
 
+    def standalone(self, question: str, history=None) -> str:
+        return question  # no follow-ups here
+
     def retrieve_stages(self, question: str, depth: int = 10) -> dict:
         hs = self.hits[question][:depth]
         return {"dense": hs, "lexical": hs, "fused": hs, "reranked": hs}
