@@ -1,5 +1,5 @@
 """python -m eval --corpus PATH --questions FILE --out REPORT.json [--k K] [--limit N] [--index-dir DIR]
-                  [--retrieval-only] [--generator NAME] [--quiet]
+                  [--retrieval-only] [--generator NAME] [--typed lower|capitals|request] [--quiet]
 
 Per-question-set tables for docs: python -m eval.table eval/reports/*.json > docs/eval.md
 
@@ -18,6 +18,8 @@ from index import CorruptIndex, IndexError_
 def main(argv=None) -> int:
     from qa.config import Settings
 
+    from .data import TYPINGS
+
     ap = argparse.ArgumentParser(prog="python -m eval", description="Evaluate retrieval and answers against a question set.")
     ap.add_argument("--corpus", required=True, help="a folder of articles, or a SQuAD v2 JSON file")
     ap.add_argument("--questions", required=True,
@@ -30,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--index-dir", default=None, help="index folder (default indexes/eval-<corpus>-<hash>); built if missing or empty")
     ap.add_argument("--retrieval-only", action="store_true", help="skip generation: only retrieval metrics")
     ap.add_argument("--generator", default=None, help="generator name (Settings.generator)")
+    ap.add_argument("--typed", choices=sorted(TYPINGS), default=None,
+                    help="ask every question typed so instead (lower case, capitals, wrapped in 'Can you tell me ...')")
     ap.add_argument("--quiet", action="store_true", help="no progress line")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override any qa.Settings field, e.g. --set evidence=sentences --set read_passages=2 (repeatable)")
@@ -42,7 +46,7 @@ def main(argv=None) -> int:
         report = run_eval(
             args.corpus, args.questions, k=args.k, limit=args.limit, index_dir=args.index_dir,
             retrieval_only=args.retrieval_only, generator=args.generator, show_progress=not args.quiet,
-            overrides=parse_overrides(args.set),
+            overrides=parse_overrides(args.set), typed=args.typed,
         )
     except (IndexError_, CorruptIndex, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

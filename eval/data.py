@@ -5,11 +5,12 @@ taken, so a limited run has a representative answerable/unanswerable mix and is 
 """
 from __future__ import annotations
 
+
 import hashlib
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -132,6 +133,24 @@ def load_questions(path: str | Path) -> list[Question]:
                     docs=(title,) if answers else (), type="unanswerable" if not answers else "squad",
                 ))
     return out
+
+
+# how people also type a question (`python -m eval --typed HOW`): the same answers and documents, so a
+# report on the retyped set reads against the set's own report
+TYPINGS = {
+    "lower": str.lower,
+    "capitals": str.upper,
+    "request": lambda t: "Can you tell me " + t[:1].lower() + t[1:],
+}
+
+
+def retyped(questions: list[Question], how: str | None) -> list[Question]:
+    """The questions typed `how` (a TYPINGS key; None: as written)."""
+    if how is None:
+        return list(questions)
+    if how not in TYPINGS:
+        raise ValueError(f"unknown typing {how!r}: one of {', '.join(TYPINGS)}")
+    return [replace(q, question=TYPINGS[how](q.question)) for q in questions]
 
 
 def select(questions: list[Question], limit: int | None, seed: int = SEED) -> list[Question]:

@@ -40,7 +40,7 @@ from tqdm import tqdm
 from index import REPO_ROOT, IndexStore
 
 from . import metrics as M
-from .data import SEED, Question, build_index, default_index_dir, load_questions, read_build_info, select
+from .data import SEED, Question, build_index, default_index_dir, load_questions, read_build_info, retyped, select
 from .machine import machine_info
 
 STAGES = ("dense", "lexical", "fused", "reranked")
@@ -201,9 +201,11 @@ def run_eval(
     depth: int = 10,
     show_progress: bool = True,
     qa=None,
+    typed: str | None = None,
 ) -> dict:
-    """Score every question (k, generator: Settings fields; None keeps the default) and build the report."""
-    qs = select(load_questions(questions), limit)
+    """Score every question (k, generator: Settings fields; None keeps the default; typed: a
+    data.TYPINGS key, every question retyped so) and build the report."""
+    qs = retyped(select(load_questions(questions), limit), typed)
     if not qs:
         raise ValueError(f"no questions in {questions}")
     if qa is None:
@@ -216,7 +218,7 @@ def run_eval(
     for q in progress_bar("eval", show_progress, qs):
         scores.add(q, qa, depth, retrieval_only)
     scores.finish()
-    run = RunInfo(corpus=str(corpus), questions=str(questions), limit=limit, retrieval_only=retrieval_only, depth=depth)
+    run = RunInfo(corpus=str(corpus), questions=str(questions), limit=limit, retrieval_only=retrieval_only, depth=depth, typed=typed)
     return build_report(qs, scores, qa, info, run)
 
 
@@ -229,6 +231,7 @@ class RunInfo:
     limit: int | None
     retrieval_only: bool
     depth: int
+    typed: str | None = None  # how every question was retyped (data.TYPINGS), None: as written
 
 
 def build_report(qs: list[Question], scores: Scores, qa, info: dict, run: RunInfo) -> dict:
@@ -261,6 +264,7 @@ def build_report(qs: list[Question], scores: Scores, qa, info: dict, run: RunInf
             "corpus": run.corpus,
             "questions": run.questions,
             "limit": run.limit,
+            "typed": run.typed,
             "seed": SEED,
             "embedder": s["embedder"],
             "retrieval_only": run.retrieval_only,

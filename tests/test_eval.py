@@ -621,12 +621,15 @@ def test_explain_question_with_a_reference_answer_scores_contains_on_its_phrases
 
 
 def test_retype_changes_only_how_each_question_is_typed(tmp_path):
-    from eval.retype import retype
+    from eval.data import retyped
 
     src = tmp_path / "q.jsonl"
     src.write_text(json.dumps({"id": "q1", "question": "Who bought Instagram?", "answers": ["Facebook"], "doc": "d"}) + "\n")
+    q0 = load_questions(src)[0]
     for how, typed in [("lower", "who bought instagram?"), ("capitals", "WHO BOUGHT INSTAGRAM?"),
                        ("request", "Can you tell me who bought Instagram?")]:
-        assert retype(str(src), how, str(tmp_path / "out.jsonl")) == 1
-        q = json.loads((tmp_path / "out.jsonl").read_text())
-        assert q == {"id": "q1", "question": typed, "answers": ["Facebook"], "doc": "d"}
+        [q] = retyped([q0], how)
+        assert q == dataclasses.replace(q0, question=typed)
+    assert retyped([q0], None) == [q0]
+    with pytest.raises(ValueError):
+        retyped([q0], "shouting")
