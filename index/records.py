@@ -94,3 +94,14 @@ class RemoveReport:
 
     documents: list[str] = field(default_factory=list)
     chunks: int = 0
+
+
+@dataclass(frozen=True)
+class WordCase:
+    """How the indexed articles write one word where case tells something (not a sentence's first
+    word): the commonest capitalised form and how often it is capitalised, how often not."""
+
+    word: str  # in lower case: "dvd"
+    form: str  # the commonest capitalised form: "DVD" ("" if never capitalised)
+    capitalised: int
+    lower: int

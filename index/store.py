@@ -28,7 +28,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -41,7 +41,8 @@ from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
 from .filtering import like_literal, where_sql
 from .lexical import make_lexical
 from .loaders import content_hash, iter_files, load_paths
-from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport
+from .casing import base, word_forms
+from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport, WordCase
 from .vectors import VectorIndex, make_vector_index
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+CREATE TABLE IF NOT EXISTS word_forms (word TEXT NOT NULL, form TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (word, form)) WITHOUT ROWID;
 """
 
 
@@ -113,6 +115,8 @@ class IndexStore:
         self._cache_lock = threading.Lock()
         self._open_db(db, lexical)
         self._init_meta(embedder, chunk_tokens, overlap, vector_kind)
+        if not read_only:
+            self._install_word_forms()
         self._vectors: VectorIndex | None = None
         self._saved_at = time.time()  # when the FAISS cache was last written (SAVE_EVERY_S)
         self._chunker: Chunker | None = None
@@ -193,6 +197,38 @@ class IndexStore:
         self.vector_kind = self._meta("vector_kind") or vector_kind
 
     # ---- small helpers -------------------------------------------------------------------
+    def _install_word_forms(self) -> None:
+        """Count the word forms of every stored document once, for an index built before the table."""
+        if self._meta("word_forms"):
+            return
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._meta("word_forms"):  # another process may have counted them meanwhile
+                    self._count_forms(cur, [r[0] for r in cur.execute("SELECT text FROM documents")], [])
+                    self._set_meta("word_forms", "1")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _count_forms(cur: sqlite3.Cursor, added: list[str], removed: list[str]) -> None:
+        """Count the word forms (index.casing) of the texts added and discount those of the texts
+        removed, inside the caller's transaction."""
+        counts: Counter[str] = Counter()
+        for t in added:
+            counts.update(word_forms(t))
+        for t in removed:
+            counts.subtract(word_forms(t))
+        cur.executemany(
+            "INSERT INTO word_forms(word, form, n) VALUES (?, ?, ?) ON CONFLICT(word, form) DO UPDATE SET n = n + excluded.n",
+            [(f.lower(), f, n) for f, n in counts.items() if n],
+        )
+        if removed:
+            cur.execute("DELETE FROM word_forms WHERE n <= 0")
+
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -418,10 +454,13 @@ class IndexStore:
                 now = time.time()
                 offset = 0
                 new_ids: list[int] = []
+                old_texts: list[str] = []
                 for d, h in batch.todo:
                     # checked again inside the transaction: another thread may have added it meanwhile
-                    existed = cur.execute("SELECT 1 FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone() is not None
+                    old = cur.execute("SELECT text FROM documents WHERE doc_id=?", (d.doc_id,)).fetchone()
+                    existed = old is not None
                     if existed:
+                        old_texts.append(old[0])
                         removed += [r[0] for r in cur.execute("SELECT id FROM chunks WHERE doc_id=?", (d.doc_id,))]
                         cur.execute("DELETE FROM chunks WHERE doc_id=?", (d.doc_id,))
                         cur.execute("DELETE FROM documents WHERE doc_id=?", (d.doc_id,))
@@ -438,6 +477,7 @@ class IndexStore:
                         new_ids.append(cur.lastrowid)
                         offset += 1
                     (report.replaced if existed else report.added).append(d.doc_id)
+                self._count_forms(cur, [d.text for d, _ in batch.todo], old_texts)
                 cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
                 cur.execute("COMMIT")
             except BaseException:
@@ -533,6 +573,7 @@ class IndexStore:
                     cur.execute("ROLLBACK")
                     return RemoveReport()
                 sub = f"SELECT doc_id FROM documents WHERE {cond}"
+                self._count_forms(cur, [], [r[0] for r in cur.execute(f"SELECT text FROM documents WHERE {cond}", params)])
                 ids = [r[0] for r in cur.execute(f"SELECT id FROM chunks WHERE doc_id IN ({sub})", params)]
                 cur.execute(f"DELETE FROM chunks WHERE doc_id IN ({sub})", params)
                 cur.execute(f"DELETE FROM documents WHERE {cond}", params)
@@ -555,6 +596,28 @@ class IndexStore:
         with self._lock:
             r = self.conn.execute("SELECT doc_id,title,text,path,source,date,url FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return Document(*r) if r else None
+
+    def word_cases(self, words: Iterable[str]) -> list[WordCase]:
+        """How the stored articles write these words (in any case, a possessive read without its
+        ending), one WordCase for each word they write at all; none from an index opened read-only
+        that was built before the counts were kept."""
+        keys = sorted({base(w).lower() for w in words})
+        if not keys:
+            return []
+        try:
+            with self._lock:
+                rows = self.conn.execute(f"SELECT word, form, n FROM word_forms WHERE word IN ({','.join('?' * len(keys))})", keys).fetchall()
+        except sqlite3.OperationalError:  # no such table
+            return []
+        seen: dict[str, list[tuple[str, int]]] = {}
+        for word, form, n in rows:
+            seen.setdefault(word, []).append((form, n))
+        out = []
+        for word, forms in sorted(seen.items()):
+            capitals = [(n, f) for f, n in forms if f[:1].isupper()]
+            out.append(WordCase(word=word, form=max(capitals)[1] if capitals else "", capitalised=sum(n for n, _ in capitals),
+                                lower=sum(n for f, n in forms if not f[:1].isupper())))
+        return out
 
     def stats(self) -> dict:
         with self._lock:

@@ -23,16 +23,19 @@ from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT, as_read
+from .text import DECLINE_TEXT, as_read, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
 
 
-def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings) -> tuple[str, str]:
+def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> tuple[str, str]:
     """(the question checked, the question retrieved and read with); BadQuestion before any work."""
     q, history = check_input(question, history, s)
-    return q, standalone_question(as_read(q), history, s)
+    read = as_read(q)
+    if s.read_capitals:
+        read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
+    return q, standalone_question(read, history, s)
 
 
 class QA:
@@ -71,13 +74,13 @@ class QA:
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
         """The question `ask` retrieves and reads with: a follow-up rewritten from its history (bounded
         as `ask` bounds it), any other question as it is. BadQuestion as `ask` raises it."""
-        return _checked(question, history, self.settings.with_(**overrides))[1]
+        return _checked(question, history, self.settings.with_(**overrides), self.store)[1]
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
         t0 = time.time()
         s = self.settings.with_(**overrides)
-        q, standalone = _checked(question, history, s)  # BadQuestion (a ValueError) before any work
+        q, standalone = _checked(question, history, s, self.store)  # BadQuestion (a ValueError) before any work
         turn = Turn(question=q, standalone=standalone, settings=s, articles=self._articles,
                     encode=MemoEncoder(self.store.embedder.encode))
         turn.trace.kind = question_kind(q)

@@ -96,6 +96,9 @@ class Settings:
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room
     max_history_turns: int = 20  # only the last turns of a chat are kept (a follow-up leans on the latest one)
     max_history_chars: int = 1000  # each kept history message is cut to this many characters (not an error)
+    read_capitals: bool = True  # a question typed in lower case is read with the capitals the indexed articles give its words, so its names count as names
+    capitalised_share: float = 0.8  # a word is read capitalised when the articles capitalise it at least this share of the times case tells ("Lazio", not "bank")
+    capitalised_least: int = 2  # and at least this many times (one stray capital names nothing)
     follow_up_words: int = 3  # a question of at most this many words leans on the previous turn (as pronouns and "and ..." do)
     follow_up_chars: int = 200  # the follow-up rewrite reads at most this much of the previous question and of its answer
     follow_up_context: str = "subject"  # what a follow-up gets of the previous turn (qa.history): measured best on eval/questions/news_followups.jsonl

@@ -138,13 +138,13 @@ SINGLE = {"id": "s1", "question": "Who won Sound of 2004?", "answers": ["Keane"]
 class RecordingQA:
     """A fake QA (no models) that records what it was asked to retrieve and answer."""
 
-    standalone = QA.standalone  # the real rewrite: it reads only self.settings
+    standalone = QA.standalone  # the real rewrite: it reads only self.settings and the store's word_cases
 
     def __init__(self, path: Path):
         from types import SimpleNamespace
 
         self.settings = Settings()
-        self.store = SimpleNamespace(path=path, stats=lambda: {"documents": 1, "chunks": 1, "embedder": "fake"})
+        self.store = SimpleNamespace(path=path, stats=lambda: {"documents": 1, "chunks": 1, "embedder": "fake"}, word_cases=lambda words: [])
         self.retrieved: list[str] = []
         self.asked: list[tuple] = []
 
