@@ -536,3 +536,52 @@ def test_a_question_typed_in_capitals_is_not_read_as_all_names():
     assert missing_names("HOW MANY JOBS WILL THE DUTCH LENDER SLASH?", text) == []  # "LENDER" is no name
     assert missing_names("How many jobs will the Dutch Lender slash?", text) == ["Lender"]  # as it reads when cased
     assert missing_names("HOW MANY JOBS WILL ABN AMRO CUT IN 2005?", text) == ["2005"]  # its numbers still count
+
+
+def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_path, fast_embedder):
+    from qa.text import typed_in_lower_case, with_capitals
+
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    store.add_documents([
+        Document("boro.txt", "Boro", "Fans saw Middlesbrough beat Lazio 2-0 in the Uefa Cup. So Lazio lost in the Uefa Cup, "
+                 "and Middlesbrough's Mark Viduka scored. The bank of fans sang. Every bank, said the Bank of Italy, lent."),
+        Document("us.txt", "US", "The US said the US economy grew. Rates in the US rose, they told us."),
+    ])
+    assert typed_in_lower_case("who did middlesbrough beat?") and typed_in_lower_case("Who did I see beat lazio?")
+    assert not typed_in_lower_case("Who did Middlesbrough beat?")
+
+    def read(q):
+        return with_capitals(q, store.word_cases, 0.8, 2)
+
+    assert read("how did middlesbrough beat lazio in the uefa cup?") == "how did Middlesbrough beat Lazio in the Uefa Cup?"
+    assert read("which bank lent?") == "which bank lent?"  # lower case in most places: not a name
+    assert read("did us growth beat middlesbrough's?") == "did us growth beat Middlesbrough's?"  # "us" stays a pronoun
+    assert read("did mark viduka score?") == "did mark viduka score?"  # capitalised once only: not enough
+    assert read("how did Boro beat lazio?") == "how did Boro beat lazio?"  # typed with a capital: as typed
+    assert read("who beat porto?") == "who beat porto?"  # never written in the articles: as typed
+    # QA reads it so (retrieval, the reader, the names check); in capitals throughout, in lower case first
+    qa = QA(store=store)
+    assert qa.standalone("who did middlesbrough beat in the uefa cup?") == "who did Middlesbrough beat in the Uefa Cup?"
+    assert qa.standalone("WHO DID MIDDLESBROUGH BEAT?") == "who did Middlesbrough beat?"
+    assert qa.standalone("who did middlesbrough beat?", read_capitals=False) == "who did middlesbrough beat?"
+
+
+def test_the_names_check_declines_a_lower_case_question_as_it_declines_it_typed_with_capitals(tmp_path, fast_embedder):
+    from qa.rules import GATE, Turn, first_decline
+
+    text = "Middlesbrough beat Lazio 2-0 in the Uefa Cup on Thursday. Lazio had won 11 games in a row."
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    store.add_documents([Document("boro.txt", "Boro", text), Document("porto.txt", "Porto", "Chelsea beat Porto. Then Porto beat Chelsea.")])
+    qa = QA(store=store)
+    hit = Hit(chunk_id=1, doc_id="boro.txt", title="Boro", text=text, start=0, end=len(text), score=2.0, rerank=2.0)
+
+    def gate(question):
+        turn = Turn(question=question, standalone=qa.standalone(question), settings=qa.settings,
+                    articles=lambda passages: text, hits=[hit], passages=[Passage(number=1, hit=hit, sentences=hit_sentences(hit))])
+        turn.trace.relevance = 2.0
+        return first_decline(GATE, turn)
+
+    for q in ("who did Porto beat in the Uefa Cup?", "who did porto beat in the uefa cup?"):  # the passage never names Porto
+        d = gate(q)
+        assert d is not None and d.rule == "names" and "Porto" in d.reason
+    assert gate("who did middlesbrough beat in the uefa cup?") is None

@@ -632,3 +632,40 @@ def test_integrity_reports_a_full_text_index_out_of_step(index_copy, any_embedde
     c = store.integrity()
     assert not c["fts_intact"] and c["vectors_match"] and c["orphan_chunks"] == 0
     store.close()
+
+
+def test_word_cases_follow_the_articles_as_they_are_added_replaced_and_removed(tmp_path, fast_embedder):
+    from index.records import WordCase
+
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    rank = "The Rank Group sold its DVD arm. Shares in Rank rose. The bank said Rank's DVD unit was for sale."
+    bank = "Banks lend. A bank said the Bank of England kept rates, and another bank agreed."
+    store.add_documents([Document("rank.txt", "Rank", rank), Document("bank.txt", "Bank", bank)])
+
+    def cases(*words):
+        return {c.word: c for c in store.word_cases(words)}
+
+    got = cases("rank", "DVD", "Bank", "banks", "the", "never")
+    # a sentence's first word tells nothing ("The", "Shares", "Banks"); a possessive is its word ("Rank's")
+    assert got["rank"] == WordCase("rank", "Rank", capitalised=3, lower=0)
+    assert got["dvd"] == WordCase("dvd", "DVD", capitalised=2, lower=0)
+    assert got["bank"] == WordCase("bank", "Bank", capitalised=1, lower=3)
+    assert got["the"] == WordCase("the", "", capitalised=0, lower=1)
+    assert "banks" not in got and "never" not in got  # only ever a sentence's first word / never written
+
+    store.add_documents([Document("rank.txt", "Rank", rank.replace("DVD", "video"))])  # replaced: its old words discounted
+    got = cases("dvd", "video", "rank")
+    assert "dvd" not in got and got["video"].lower == 2 and got["rank"].capitalised == 3
+    assert store.remove("rank.txt")
+    assert set(cases("rank", "video", "bank")) == {"bank"} and cases("bank")["bank"].lower == 2  # "The bank" went with rank.txt
+
+
+def test_an_index_built_before_word_cases_counts_them_once_when_opened_writable(tmp_path, fast_embedder):
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    store.add_documents([Document("a.txt", "A", "Fans saw Lazio lose. Lazio had won, and Lazio fans sang.")])
+    store.conn.execute("DELETE FROM word_forms")  # as an index from before the counts were kept
+    store.conn.execute("DELETE FROM meta WHERE key='word_forms'")
+    store.close()
+    assert IndexStore(tmp_path / "idx", read_only=True).word_cases(["lazio"]) == []  # read-only: nothing written
+    assert IndexStore(tmp_path / "idx").word_cases(["lazio"])[0].capitalised == 2
+    assert IndexStore(tmp_path / "idx").word_cases(["lazio"])[0].capitalised == 2  # counted once, not again
