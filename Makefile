@@ -46,6 +46,7 @@ eval: install
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_probe.jsonl --out eval/reports/news-probe.json
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_users.jsonl --out eval/reports/news-users.json
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_followups.jsonl --out eval/reports/news-followups.json
+	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_open.jsonl --out eval/reports/news-open.json
 	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
 
