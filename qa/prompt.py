@@ -44,9 +44,32 @@ _EXPLAIN = re.compile(
 )
 
 
+# a question after the gist of a story ("What happened to ...?", "Tell me about ...", "What's the
+# latest on ...", "Sum up ...", "What is the row over X about?"): answered in sentences too
+_GIST = re.compile(
+    r"^\s*(?:and\s+|so\s+|but\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?(?:"
+    r"(?:tell|show)\s+me\s+(?:(?:more\s+)?about|what\s+happened)\b|fill\s+me\s+in\b|brief\s+me\b|catch\s+me\s+up\b|update\s+me\b"
+    r"|give\s+me\s+(?:an?\s+|the\s+)?(?:gist|lowdown|low-down|rundown|summary|overview|background|outline|recap|update)\b"
+    r"|summari[sz]e\b|sum\s+up\b|recap\b|outline\b"
+    r")"
+    r"|^\s*(?:and\s+|so\s+|but\s+)?" + REQUEST + r"(?:"
+    r"what(?:['’]s|\s+has|\s+had|\s+is|\s+was)?\s+(?:happened|happening|been\s+happening|going\s+on|gone\s+wrong|went\s+wrong|up\s+with)\b"
+    r"|what\s+(?:went|goes|is\s+going|was\s+going)\s+wrong\b"
+    r"|what(?:['’]s|\s+is|\s+was)\s+the\s+(?:story|news|latest|background|gist|situation)(?:\s+(?:on|with|about|behind|of|at|in|over|for)\b|\s*[?.!]*\s*$)"
+    r"|what(?:['’]s|\s+is)\s+new\s+(?:with|about|at|in|on|for)\b"
+    r"|any\s+(?:news|updates?)\s+(?:on|about|with|from)\b"
+    # "What is the lawsuit against Apple about?", not "What were they worried about?"
+    r"|what(?:['’]s|\s+is|\s+was|\s+are|\s+were)\s[^?]{0,80}?(?<!ed)(?<!ing)(?<!\bsure)(?<!\bangry)(?<!\bupset)(?<!\bhappy)"
+    r"(?<!\bunhappy)(?<!\bserious)(?<!\bsorry)(?<!\bafraid)(?<!\bwary)(?<!\bkeen)\s+about\s*[?.!]*\s*$"
+    r")",
+    re.IGNORECASE,
+)
+
+
 def question_kind(question: str) -> str:
-    """"explain" for why / how / what-did-X-say questions, else "factoid"."""
-    return "explain" if _EXPLAIN.search(question) else "factoid"
+    """"explain" for why / how / what-did-X-say questions and those after a story's gist ("What
+    happened to ...?", "Tell me about ..."), else "factoid"."""
+    return "explain" if _EXPLAIN.search(question) or _GIST.search(question) else "factoid"
 
 
 SYSTEM = (

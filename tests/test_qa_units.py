@@ -290,6 +290,19 @@ def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(quest
     ("Could you explain the deal?", "explain"),
     ("Do you know who runs the bank?", "factoid"),
     ("Can you beat the bank's offer?", "factoid"),  # no request: a question of its own
+    # after a story's gist: sentences too
+    ("What happened to the Dutch bank's shares?", "explain"),
+    ("Tell me about the Rotherham review", "explain"),
+    ("can you tell me what happened at the bank", "explain"),
+    ("What's the latest on the bank takeover?", "explain"),
+    ("What's going on with the bank", "explain"),
+    ("What went wrong for the bank?", "explain"),
+    ("Sum up the news about the bank's results", "explain"),
+    ("Give me the gist of the merger story", "explain"),
+    ("What is the lawsuit against the bank about?", "explain"),
+    ("What is the latest figure for bank lending?", "factoid"),  # a fact, not the news
+    ("What were the bank's staff worried about?", "factoid"),  # about what: a span
+    ("About how many jobs will go?", "factoid"),
 ])
 def test_question_kind(question, kind):
     from qa.prompt import question_kind
