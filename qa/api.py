@@ -19,7 +19,7 @@ from .config import Settings
 from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
 from .history import standalone_question
-from .prompt import UNANSWERABLE, build_prompt, question_kind, resolve_style
+from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
@@ -146,7 +146,11 @@ class QA:
             turn.supports, turn.trace.dropped = ground_sentences(
                 turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
             )
-            if turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
+            if not turn.supports and s.gist_best and asks_gist(turn.question):
+                # "What's going on with X?" read as "X is going on": the passage's sentences that
+                # best answer it (the model's own "unanswerable" still declines: rules.ModelSaysUnanswerable)
+                turn.supports = best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, s.explain_sentences)
+            elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
                 turn.supports += best_sentences(
                     turn.standalone, turn.passages, turn.encode, s.rerank_terms,
                     s.explain_sentences - len(turn.supports), exclude=[x.sentence for x in turn.supports],

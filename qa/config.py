@@ -91,6 +91,7 @@ class Settings:
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
     explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second
+    gist_best: bool = True  # a question after a story's gist whose reply grounds nothing (it restates the question) gets the evidence sentences that best answer it
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
     max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room

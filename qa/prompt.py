@@ -66,10 +66,15 @@ _GIST = re.compile(
 )
 
 
+def asks_gist(question: str) -> bool:
+    """Is it after a story's gist ("What happened to ...?", "Tell me about ...", "Sum up ...")?"""
+    return bool(_GIST.search(question))
+
+
 def question_kind(question: str) -> str:
-    """"explain" for why / how / what-did-X-say questions and those after a story's gist ("What
-    happened to ...?", "Tell me about ..."), else "factoid"."""
-    return "explain" if _EXPLAIN.search(question) or _GIST.search(question) else "factoid"
+    """"explain" for why / how / what-did-X-say questions and those after a story's gist
+    (asks_gist), else "factoid"."""
+    return "explain" if _EXPLAIN.search(question) or asks_gist(question) else "factoid"
 
 
 SYSTEM = (

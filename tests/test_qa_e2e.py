@@ -75,6 +75,20 @@ def test_a_why_question_gets_the_articles_own_sentences_each_cited(qa):
     assert "profit" in ans.text.lower() or "costs" in ans.text.lower()
 
 
+@pytest.mark.parametrize("question", [
+    "What's going on with the Home Office and Rotherham?",
+    "tell me about the home office review of rotherham",  # typed as people type: lower case, no question mark
+])
+def test_a_question_after_the_gist_gets_the_storys_sentences_each_cited(qa, question):
+    ans = qa.ask(question)
+    assert ans.trace.kind == "explain" and not ans.declined, ans.trace
+    assert 1 <= len(ans.citations) <= 2 and all(c.doc_id == "rotherham.txt" for c in ans.citations)
+    doc = qa.store.document("rotherham.txt").text
+    for c in ans.citations:  # whole sentences of the article, not a span
+        assert doc[c.quote_start : c.quote_end] == c.quote and c.quote.rstrip().endswith((".", '"', "”", "?"))
+        assert len(c.quote.split()) >= 8
+
+
 def test_declines_off_topic_question_without_guessing(qa):
     ans = qa.ask("What is the boiling point of liquid nitrogen on Mars?")
     assert ans.declined
