@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterator
 
 # a word: letters, with inner apostrophes or hyphens ("O'Neill", "east-west", "Rank's")
 WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
-# what may come just before a sentence's first word, whose capital tells nothing
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]['\"’”)]*\s+|['\"‘“(]|\n\s*)$")
+# a word with what may come just before it when it opens a sentence, a quotation or a line (its
+# capital then tells nothing): one pass finds both
+_WORD_AFTER = re.compile(r"(^|[.!?:;]['\"’”)]*\s+|['\"‘“(]|\n\s*)?(" + WORD.pattern + ")")
 
 
 def base(word: str) -> str:
@@ -19,16 +19,11 @@ def base(word: str) -> str:
     return _POSSESSIVE.sub("", word) or word
 
 
-def words_in(text: str) -> Iterator[re.Match]:
-    """The words of `text` (WORD matches)."""
-    return WORD.finditer(text)
-
-
 def word_forms(text: str) -> Counter[str]:
     """How many times `text` writes each word form where its case tells something: every word but
     a sentence's (or a quotation's, a line's) first, possessives read without their ending."""
     out: Counter[str] = Counter()
-    for m in words_in(text):
-        if not _SENTENCE_START.search(text[max(0, m.start() - 4) : m.start()]):
-            out[base(m.group())] += 1
+    for m in _WORD_AFTER.finditer(text):
+        if m.group(1) is None:
+            out[base(m.group(2))] += 1
     return out
