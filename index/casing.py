@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Iterable
 
 # a word: letters, with inner apostrophes or hyphens ("O'Neill", "east-west", "Rank's")
 WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -26,4 +27,12 @@ def word_forms(text: str) -> Counter[str]:
     for m in _WORD_AFTER.finditer(text):
         if m.group(1) is None:
             out[base(m.group(2))] += 1
+    return out
+
+
+def forms_of(texts: Iterable[str]) -> Counter[str]:
+    """word_forms summed over several texts."""
+    out: Counter[str] = Counter()
+    for t in texts:
+        out.update(word_forms(t))
     return out

@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -41,7 +41,7 @@ from .embedder import DEFAULT_EMBEDDER, Embedder, make_embedder
 from .filtering import like_literal, where_sql
 from .lexical import make_lexical
 from .loaders import content_hash, iter_files, load_paths
-from .casing import base, word_forms
+from .casing import base, forms_of
 from .records import AddReport, Chunk, ChunkRecord, Document, Filters, LoadError, RemoveReport, WordCase
 from .vectors import VectorIndex, make_vector_index
 
@@ -60,6 +60,10 @@ class _Batch:
 
     todo: list[tuple[Document, str]]  # (document, content hash)
     per_doc: dict[str, list[Chunk]]
+    forms: Counter[str] = field(init=False)  # the documents' word forms, counted before the write transaction
+
+    def __post_init__(self) -> None:
+        self.forms = forms_of(d.text for d, _ in self.todo)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -206,7 +210,7 @@ class IndexStore:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 if not self._meta("word_forms"):  # another process may have counted them meanwhile
-                    self._count_forms(cur, [r[0] for r in cur.execute("SELECT text FROM documents")], [])
+                    self._count_forms(cur, forms_of(r[0] for r in cur.execute("SELECT text FROM documents")))
                     self._set_meta("word_forms", "1")
                 cur.execute("COMMIT")
             except BaseException:
@@ -214,19 +218,13 @@ class IndexStore:
                 raise
 
     @staticmethod
-    def _count_forms(cur: sqlite3.Cursor, added: list[str], removed: list[str]) -> None:
-        """Count the word forms (index.casing) of the texts added and discount those of the texts
-        removed, inside the caller's transaction."""
-        counts: Counter[str] = Counter()
-        for t in added:
-            counts.update(word_forms(t))
-        for t in removed:
-            counts.subtract(word_forms(t))
+    def _count_forms(cur: sqlite3.Cursor, counts: Counter[str]) -> None:
+        """Add these word-form counts (index.casing; negative ones discount) inside the caller's transaction."""
         cur.executemany(
             "INSERT INTO word_forms(word, form, n) VALUES (?, ?, ?) ON CONFLICT(word, form) DO UPDATE SET n = n + excluded.n",
             [(f.lower(), f, n) for f, n in counts.items() if n],
         )
-        if removed:
+        if any(n < 0 for n in counts.values()):
             cur.execute("DELETE FROM word_forms WHERE n <= 0")
 
     def _meta(self, key: str) -> str | None:
@@ -477,7 +475,9 @@ class IndexStore:
                         new_ids.append(cur.lastrowid)
                         offset += 1
                     (report.replaced if existed else report.added).append(d.doc_id)
-                self._count_forms(cur, [d.text for d, _ in batch.todo], old_texts)
+                counts = batch.forms.copy()
+                counts.subtract(forms_of(old_texts))  # a replaced document's old words (signed: Counter's "-" drops them)
+                self._count_forms(cur, counts)
                 cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
                 cur.execute("COMMIT")
             except BaseException:
@@ -573,7 +573,8 @@ class IndexStore:
                     cur.execute("ROLLBACK")
                     return RemoveReport()
                 sub = f"SELECT doc_id FROM documents WHERE {cond}"
-                self._count_forms(cur, [], [r[0] for r in cur.execute(f"SELECT text FROM documents WHERE {cond}", params)])
+                gone = forms_of(r[0] for r in cur.execute(f"SELECT text FROM documents WHERE {cond}", params))
+                self._count_forms(cur, Counter({f: -n for f, n in gone.items()}))
                 ids = [r[0] for r in cur.execute(f"SELECT id FROM chunks WHERE doc_id IN ({sub})", params)]
                 cur.execute(f"DELETE FROM chunks WHERE doc_id IN ({sub})", params)
                 cur.execute(f"DELETE FROM documents WHERE {cond}", params)
