@@ -5,7 +5,6 @@ taken, so a limited run has a representative answerable/unanswerable mix and is 
 """
 from __future__ import annotations
 
-
 import hashlib
 import json
 import random

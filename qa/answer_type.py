@@ -22,8 +22,10 @@ REQUEST = (
     r"|do\s+you\s+know|i(?:['’]d|\s+would)\s+like\s+to\s+know|i\s+(?:want|need)\s+to\s+know|i\s+wonder)[\s,:]+"
     r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?=explain\b|describe\b))?"
 )
-# a question may open with "and", "so", "but" (a follow-up), a request and a preposition ("By how much ...")
-_OPEN = r"^\s*(?:(?:and|so|but)\s+)?" + REQUEST + r"(?:(?:by|in|on|for|at|to|of|from|about|roughly|approximately|around|exactly)\s+)?"
+# a follow-up may open with "and", "so", "but"
+OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
+# a question may open so, then a request and a preposition ("By how much ...")
+_OPEN = OPENER + REQUEST + r"(?:(?:by|in|on|for|at|to|of|from|about|roughly|approximately|around|exactly)\s+)?"
 _AUX = r"(?:did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall)\b"
 
 # the type each question form asks for, the first that matches

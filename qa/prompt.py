@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import REQUEST
+from .answer_type import OPENER, REQUEST
 from .evidence import Passage, looks_like_injection, visible
 
 UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the passages do not answer
 
 # why / how (not how many, how much ...) / what did X say: answered in sentences, not a span
 _EXPLAIN = re.compile(
-    r"^\s*(?:and\s+|so\s+|but\s+)?" + REQUEST + r"(?:"
+    OPENER + REQUEST + r"(?:"
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:say|said|think|thought|claim|claimed|argue|argued"
@@ -47,12 +47,12 @@ _EXPLAIN = re.compile(
 # a question after the gist of a story ("What happened to ...?", "Tell me about ...", "What's the
 # latest on ...", "Sum up ...", "What is the row over X about?"): answered in sentences too
 _GIST = re.compile(
-    r"^\s*(?:and\s+|so\s+|but\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?(?:"
+    OPENER + r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?(?:"
     r"(?:tell|show)\s+me\s+(?:(?:more\s+)?about|what\s+happened)\b|fill\s+me\s+in\b|brief\s+me\b|catch\s+me\s+up\b|update\s+me\b"
     r"|give\s+me\s+(?:an?\s+|the\s+)?(?:gist|lowdown|low-down|rundown|summary|overview|background|outline|recap|update)\b"
     r"|summari[sz]e\b|sum\s+up\b|recap\b|outline\b"
     r")"
-    r"|^\s*(?:and\s+|so\s+|but\s+)?" + REQUEST + r"(?:"
+    r"|" + OPENER + REQUEST + r"(?:"
     r"what(?:['’]s|\s+has|\s+had|\s+is|\s+was)?\s+(?:happened|happening|been\s+happening|going\s+on|gone\s+wrong|went\s+wrong|up\s+with)\b"
     r"|what\s+(?:went|goes|is\s+going|was\s+going)\s+wrong\b"
     r"|what(?:['’]s|\s+is|\s+was)\s+the\s+(?:story|news|latest|background|gist|situation)(?:\s+(?:on|with|about|behind|of|at|in|over|for)\b|\s*[?.!]*\s*$)"
