@@ -115,6 +115,17 @@ def fits_type(kind: str | None, answer: str) -> bool:
     return True
 
 
+# a yes/no form with "or" between options ("Is the treaty one that would alter existing treaties or
+# replace them?", "Did Chelsea or Arsenal win?"); "whether or not" offers none
+_CHOICE = re.compile(_OPEN + _AUX + r".*\bor\b(?!\s+not\b)", re.IGNORECASE | re.DOTALL)
+
+
+def offers_choice(question: str) -> bool:
+    """The question offers its answers ("... alter existing treaties or replace them?"), so the
+    right answer is in the question's own words."""
+    return bool(_CHOICE.search(question))
+
+
 def wrong_type(question: str, answer: str) -> str | None:
     """The type the question asks for when the answer does not have it, else None."""
     kind = asked_type(question)

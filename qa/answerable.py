@@ -17,6 +17,7 @@ import re
 import unicodedata
 from typing import Callable
 
+from .answer_type import offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import content_terms, key_terms, stem
 
@@ -257,9 +258,10 @@ def repeats_the_question(question: str, span: str) -> bool:
     """The answer says nothing the question did not ("Chelsea" for "Which team did Chelsea beat?"),
     or is one word that only inflects a question word ("the Oscars" for "Which firm is counting the
     Oscar votes?"). Several question words may name something new ("NP-hard problems" for "... hard
-    for NP ... stated how?"), so a phrase repeats only word for word."""
+    for NP ... stated how?"), so a phrase repeats only word for word. A question that offers a
+    choice ("... alter existing treaties or replace them?") is answered in its own words."""
     said, asked = set(content_terms(span)), set(content_terms(question))
-    if not said:
+    if not said or offers_choice(question):
         return False
     return said <= asked or (len(said) == 1 and stem(next(iter(said))) in {stem(t) for t in asked})
 

@@ -256,6 +256,11 @@ def test_repeats_the_question():
     assert not repeats_the_question("Which accountancy firm's staff are counting the Oscar votes?", "PricewaterhouseCoopers")
     # several question words can name something new: a phrase repeats only word for word
     assert not repeats_the_question("A problem that is hard for NP can also be stated how?", "NP-hard problems")
+    # a question that offers a choice is answered in its own words
+    assert not repeats_the_question("Is the Lisbon Treaty one that would alter existing treaties or replace them?", "altered")
+    assert not repeats_the_question("and did Chelsea or Arsenal win?", "Chelsea")
+    assert repeats_the_question("Did Chelsea beat Arsenal whether or not Terry played?", "Chelsea")  # no choice offered
+    assert repeats_the_question("Which team did Chelsea or its rivals beat?", "Chelsea")  # not a yes/no form
 
 
 @pytest.mark.parametrize("question", [
