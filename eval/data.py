@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -134,12 +136,41 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
+_LETTERS = re.compile(r"[A-Za-z]{5,}")
+_VOWEL_SLIP = str.maketrans("aeiou", "eaeao")
+
+
+def misspelt(question: str) -> str:
+    """The question with one slip of the keys in its longest name (a capitalised word of five letters
+    or more after the first word; else its longest such word): a doubled letter typed once
+    ("Ericsson" -> "Ericson"), else, by a hash of the question, a letter left out, two neighbours
+    swapped or a vowel for another, never the first or last letter. Deterministic."""
+    words = [m for m in _LETTERS.finditer(question) if m.start() > 0]
+    if not words:
+        return question
+    m = max(words, key=lambda w: (w.group()[0].isupper(), len(w.group()), -w.start()))
+    w, h = m.group(), zlib.crc32(question.encode())
+    double = next((i for i in range(1, len(w) - 1) if w[i] == w[i - 1]), None)
+    i = 1 + h // 3 % (len(w) - 3)  # an interior letter that has an interior letter after it
+    if double is not None:
+        typo = w[:double] + w[double + 1 :]
+    elif h % 3 == 0:
+        typo = w[:i] + w[i + 1 :]
+    elif h % 3 == 1:
+        typo = w[:i] + w[i + 1] + w[i] + w[i + 2 :]
+    else:
+        at = next((j for j in range(i, len(w) - 1) if w[j] in "aeiou"), None) or next((j for j in range(1, len(w) - 1) if w[j] in "aeiou"), None)
+        typo = w if at is None else w[:at] + w[at].translate(_VOWEL_SLIP) + w[at + 1 :]
+    return question[: m.start()] + typo + question[m.end() :]
+
+
 # how people also type a question (`python -m eval --typed HOW`): the same answers and documents, so a
 # report on the retyped set reads against the set's own report
 TYPINGS = {
     "lower": str.lower,
     "capitals": str.upper,
     "request": lambda t: "Can you tell me " + t[:1].lower() + t[1:],
+    "typos": misspelt,
 }
 
 

@@ -628,9 +628,14 @@ def test_retype_changes_only_how_each_question_is_typed(tmp_path):
     src.write_text(json.dumps({"id": "q1", "question": "Who bought Instagram?", "answers": ["Facebook"], "doc": "d"}) + "\n")
     q0 = load_questions(src)[0]
     for how, typed in [("lower", "who bought instagram?"), ("capitals", "WHO BOUGHT INSTAGRAM?"),
-                       ("request", "Can you tell me who bought Instagram?")]:
+                       ("request", "Can you tell me who bought Instagram?"), ("typos", "Who bought Instegram?")]:
         [q] = retyped([q0], how)
         assert q == dataclasses.replace(q0, question=typed)
     assert retyped([q0], None) == [q0]
+    # a slip of the keys in the longest name, never its first or last letter; a doubled letter typed once
+    from eval.data import misspelt
+    assert misspelt("Why did Ericsson shares fall?") == "Why did Ericson shares fall?"
+    assert misspelt("Which club did Middlesbrough beat?") == "Which club did Midlesbrough beat?"
+    assert misspelt("Who won?") == "Who won?"  # no word long enough
     with pytest.raises(ValueError):
         retyped([q0], "shouting")
