@@ -23,7 +23,7 @@ from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolv
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT, as_read, with_capitals
+from .text import DECLINE_TEXT, as_read, respelt, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
@@ -33,6 +33,9 @@ def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, 
     """(the question checked, the question retrieved and read with); BadQuestion before any work."""
     q, history = check_input(question, history, s)
     read = as_read(q)
+    if s.respell:
+        known = lambda w: store.embedder.count_tokens(w.lower()) == 1  # noqa: E731 - the tokenizer holds a word of the language whole
+        read = respelt(read, store.word_cases, known, s.capitalised_share, s.capitalised_least, s.respell_chars)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
     return q, standalone_question(read, history, s)

@@ -100,6 +100,8 @@ class Settings:
     read_capitals: bool = True  # a question typed in lower case is read with the capitals the indexed articles give its words, so its names count as names
     capitalised_share: float = 0.8  # a word is read capitalised when the articles capitalise it at least this share of the times case tells ("Lazio", not "bank")
     capitalised_least: int = 2  # and at least this many times (one stray capital names nothing)
+    respell: bool = True  # a name misspelt one slip of the keys away ("Ericson") is read as the indexed articles write it ("Ericsson")
+    respell_chars: int = 5  # names this long or longer: a shorter one is a slip away from too many others ("Amex" / "Alex")
     follow_up_words: int = 3  # a question of at most this many words leans on the previous turn (as pronouns and "and ..." do)
     follow_up_chars: int = 200  # the follow-up rewrite reads at most this much of the previous question and of its answer
     follow_up_context: str = "subject"  # what a follow-up gets of the previous turn (qa.history): measured best on eval/questions/news_followups.jsonl

@@ -8,6 +8,8 @@ from typing import Callable, Iterable
 from index.casing import WORD, base
 from index.records import WordCase
 
+from .retriever import stem
+
 DECLINE_TEXT = "The indexed articles don't say."
 
 # a citation marker as answers carry it: [1], and the list / range forms [1, 2], [1; 2], [1-3]
@@ -61,3 +63,55 @@ def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]
         return m.group()
 
     return head + space + WORD.sub(cased, rest)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_slip(word: str) -> set[str]:
+    """Every word one slip of the keys from `word` (lower case): a letter left out, added, swapped
+    with its neighbour or typed for another."""
+    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in cuts if b} | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS} | {a + c + b for a, b in cuts for c in _LETTERS}
+    return out - {word}
+
+
+def respelt(
+    question: str, cases: Callable[[Iterable[str]], list[WordCase]], known: Callable[[str], bool],
+    share: float, least: int, chars: int,
+) -> str:
+    """The question with each name it misspells one slip of the keys away ("Ericson", "Midlesbrough",
+    "Swdish", "Lodnon") written as the indexed articles write it ("Ericsson", "Middlesbrough",
+    "Swedish", "London"), so that retrieval, the reader and the names check read the name the asker
+    meant (docs/decisions.md, "Questions as people type them"). A word is respelt when it is at
+    least `chars` letters, after the first word, capitalised (any word of a question typed in lower
+    case), one the articles never write (`cases`: the store's word_cases) and not a word of the
+    language (`known`: the embedder's tokenizer holds it whole: "Tesla", "Basil"), and the slip
+    leads to one name the articles capitalise at least `share` of the times and `least` times,
+    the most written of them; not to the word's own inflection ("Pontiacs", "heists")."""
+    lower = typed_in_lower_case(question)
+    head, space, rest = question.partition(" ")
+    found = [(m, base(m.group())) for m in WORD.finditer(rest)]
+    asked = [w for _, w in found if len(w) >= chars and w.isalpha() and (lower or w[0].isupper())]
+    written = {c.word for c in cases(asked)}
+    fixes: dict[str, str] = {}
+    for w in dict.fromkeys(asked):
+        if w.lower() in written or known(w):
+            continue
+        names = [
+            c for c in cases(sorted(_one_slip(w.lower())))
+            if c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower) and stem(c.word) != stem(w.lower())
+        ]
+        counts = sorted((c.capitalised + c.lower for c in names), reverse=True)
+        if names and (len(counts) == 1 or counts[0] > counts[1]):  # one name, or one written most: else no guess
+            best = max(names, key=lambda c: c.capitalised + c.lower)
+            fixes[w] = best.word if lower else best.form
+    if not fixes:
+        return question
+
+    def fixed(m: re.Match) -> str:
+        w = base(m.group())
+        return fixes[w] + m.group()[len(w) :] if w in fixes else m.group()
+
+    return head + space + WORD.sub(fixed, rest)

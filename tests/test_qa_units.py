@@ -584,6 +584,42 @@ def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_p
     assert qa.standalone("who did middlesbrough beat?", read_capitals=False) == "who did middlesbrough beat?"
 
 
+_SLIPS = ("A year for Ericsson. Shares in Ericsson fell as Ericssons past rose. Fans saw Middlesbrough beat Lazio, and "
+          "Middlesbrough won. Then Tessa Jowell spoke, and Tessa Jowell left. Both Martin and Marion and Alex, Martin, Marion "
+          "and Alex sang. The bank lent.")
+
+
+def test_a_name_misspelt_one_slip_away_is_read_as_the_articles_write_it(tmp_path, fast_embedder):
+    from qa.text import respelt
+
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    store.add_documents([Document("a.txt", "A", _SLIPS)])
+
+    def read(q, known=("tesla",)):
+        return respelt(q, store.word_cases, lambda w: w.lower() in known, 0.8, 2, 5)
+
+    assert read("Why did Ericson shares fall?") == "Why did Ericsson shares fall?"  # a letter left out
+    assert read("Who did Midlesbrough's fans see?") == "Who did Middlesbrough's fans see?"  # a possessive keeps its ending
+    assert read("Did Lazio lose to Middlesbruogh?") == "Did Lazio lose to Middlesbrough?"  # neighbours swapped
+    assert read("which club did midlesbrough beat?") == "which club did middlesbrough beat?"  # in lower case: any word, kept lower
+    assert read("Why did Tesla shares fall?") == "Why did Tesla shares fall?"  # a word of the language, not "Tessa"
+    assert read("Who sang with Marin?") == "Who sang with Marin?"  # "Martin" and "Marion" as often: no guess
+    assert read("Did Amex sing?") == "Did Amex sing?"  # too short to guess ("Alex")
+    assert read("Which bnak lent?") == "Which bnak lent?"  # a lower-case word of a question with capitals: not a name
+    assert read("Who saw Porto beat Lazio?") == "Who saw Porto beat Lazio?"  # nothing written one slip away
+
+
+@pytest.mark.model
+def test_qa_reads_a_misspelt_name_as_the_articles_write_it(tmp_path, embedder):
+    store = IndexStore(tmp_path / "idx", embedder=embedder)
+    store.add_documents([Document("a.txt", "A", _SLIPS)])
+    qa = QA(store=store)
+    assert qa.standalone("Why did Ericson shares fall?") == "Why did Ericsson shares fall?"
+    assert qa.standalone("why did ericson shares fall?") == "why did Ericsson shares fall?"  # then read with capitals
+    assert qa.standalone("Why did Tesla shares fall?") == "Why did Tesla shares fall?"  # the tokenizer knows the word
+    assert qa.standalone("Why did Ericson shares fall?", respell=False) == "Why did Ericson shares fall?"
+
+
 def test_the_names_check_declines_a_lower_case_question_as_it_declines_it_typed_with_capitals(tmp_path, fast_embedder):
     from qa.rules import GATE, Turn, first_decline
 
