@@ -97,14 +97,15 @@ def respelt(
     written = {c.word for c in cases(asked)}
     fixes: dict[str, str] = {}
     for w in dict.fromkeys(asked):
-        if w.lower() in written or known(w):
+        if w.lower() in written:
             continue
         names = [
             c for c in cases(sorted(_one_slip(w.lower())))
             if c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower) and stem(c.word) != stem(w.lower())
         ]
         counts = sorted((c.capitalised + c.lower for c in names), reverse=True)
-        if names and (len(counts) == 1 or counts[0] > counts[1]):  # one name, or one written most: else no guess
+        # one name, or one written most (else no guess), and the word is none of the language's
+        if names and (len(counts) == 1 or counts[0] > counts[1]) and not known(w):
             best = max(names, key=lambda c: c.capitalised + c.lower)
             fixes[w] = best.word if lower else best.form
     if not fixes:
