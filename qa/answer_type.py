@@ -116,8 +116,12 @@ def fits_type(kind: str | None, answer: str) -> bool:
 
 
 # a yes/no form with "or" between options ("Is the treaty one that would alter existing treaties or
-# replace them?", "Did Chelsea or Arsenal win?"); "whether or not" offers none
-_CHOICE = re.compile(_OPEN + _AUX + r".*\bor\b(?!\s+not\b)", re.IGNORECASE | re.DOTALL)
+# replace them?", "Did Chelsea or Arsenal win?"; "whether or not" offers none), or options after a
+# comma at the end, a few words each ("Who scored more, Henry or Pires?")
+_CHOICE = re.compile(
+    _OPEN + _AUX + r".*\bor\b(?!\s+not\b)|,\s*(?:[^\s,?]+\s+){0,3}?[^\s,?]+\s+or\s+(?:[^\s,?]+\s+){0,3}?[^\s,?]+\s*\?*\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def offers_choice(question: str) -> bool:

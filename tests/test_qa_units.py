@@ -260,7 +260,8 @@ def test_repeats_the_question():
     assert not repeats_the_question("Is the Lisbon Treaty one that would alter existing treaties or replace them?", "altered")
     assert not repeats_the_question("and did Chelsea or Arsenal win?", "Chelsea")
     assert repeats_the_question("Did Chelsea beat Arsenal whether or not Terry played?", "Chelsea")  # no choice offered
-    assert repeats_the_question("Which team did Chelsea or its rivals beat?", "Chelsea")  # not a yes/no form
+    assert repeats_the_question("Which team did Chelsea or its rivals beat?", "Chelsea")  # no options offered
+    assert not repeats_the_question("Who scored more, Henry or Pires?", "Henry")  # the options after a comma
 
 
 @pytest.mark.parametrize("question", [
