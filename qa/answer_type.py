@@ -130,6 +130,22 @@ def offers_choice(question: str) -> bool:
     return bool(_CHOICE.search(question))
 
 
+_OPENED = re.compile(OPENER, re.IGNORECASE)
+_ASKED = re.compile(OPENER + REQUEST, re.IGNORECASE)  # what comes before the question proper
+_YES_OR_NO = re.compile(_AUX, re.IGNORECASE)
+_IF = re.compile(r"(?:if|whether)\b", re.IGNORECASE)  # after a request: "Can you tell me if ..."
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """The question is answered yes or no ("Did Ericsson's profits rise?", "can you tell me if Lazio
+    lost"), not by one of the options it names (offers_choice) nor by a name or a number ("Do you
+    know who won?", "If the plan fails, who pays?")."""
+    at = _ASKED.match(question).end()
+    rest = question[at:]
+    requested = at > _OPENED.match(question).end()
+    return bool(_YES_OR_NO.match(rest) or (requested and _IF.match(rest))) and not offers_choice(question)
+
+
 def wrong_type(question: str, answer: str) -> str | None:
     """The type the question asks for when the answer does not have it, else None."""
     kind = asked_type(question)

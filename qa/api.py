@@ -13,6 +13,7 @@ from typing import Iterator
 
 from index import IndexStore, default_index_dir, open_index
 
+from .answer_type import asks_yes_or_no
 from .answerable import repeats_the_question
 from .citations import best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
@@ -27,6 +28,7 @@ from .text import DECLINE_TEXT, as_read, respelt, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
+SETTLE_TOKENS = 4  # a yes/no question's reply is read for its first word only ("unanswerable" or not)
 
 
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> tuple[str, str]:
@@ -92,7 +94,12 @@ class QA:
         self._evidence(turn, gen)
         decline = first_decline(GATE, turn)  # the model is not called
         if decline is None:
-            yield from self._read(turn, gen)
+            reading = self._read(turn, gen)
+            if self._settles(turn):  # the reply of a yes/no question is not its answer: not shown
+                for _ in reading:
+                    pass
+            else:
+                yield from reading
             self._ground(turn, gen)
             decline = first_decline(VERIFY, turn)
         turn.trace.seconds["total"] = round(time.time() - t0, 3)
@@ -129,8 +136,9 @@ class QA:
         explain, chat = turn.trace.kind == "explain", style == "chat"
         prompt = build_prompt(style, turn.standalone, turn.passages, gen, turn.trace.kind)
         stop = ("\n\n",) if explain and chat else ("\n",)
+        limit = SETTLE_TOKENS if self._settles(turn) else s.explain_new_tokens if explain else s.max_new_tokens
         turn.raw = ""
-        for delta in gen.stream(prompt, s.explain_new_tokens if explain else s.max_new_tokens, stop=stop,
+        for delta in gen.stream(prompt, limit, stop=stop,
                                 ban_first=ban_first, deadline=time.monotonic() + s.answer_seconds):
             turn.raw += delta
             yield delta
@@ -142,9 +150,20 @@ class QA:
             turn.trace.p_unanswerable = round(p_starts_with(stats.first_top, UNANSWERABLE), 4)
         turn.trace.seconds["read"] = round(turn.trace.seconds.get("read", 0.0) + time.time() - t, 3)
 
+    @staticmethod
+    def _settles(turn: Turn) -> bool:
+        """A yes/no question answered by the evidence sentences that best answer it (yes_no_best):
+        the reader's reply only says whether the passages answer at all."""
+        return turn.trace.kind == "explain" and turn.settings.yes_no_best and asks_yes_or_no(turn.question)
+
     def _ground(self, turn: Turn, gen) -> None:
-        """Snap the answer to the evidence: a span for a factoid, whole sentences for an explanation."""
+        """Snap the answer to the evidence: a span for a factoid, whole sentences for an explanation
+        (for a yes/no question, the sentences that best answer it)."""
         s = turn.settings
+        if self._settles(turn):
+            turn.supports = best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, s.explain_sentences)
+            turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
+            return
         if turn.trace.kind == "explain":
             turn.supports, turn.trace.dropped = ground_sentences(
                 turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone

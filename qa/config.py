@@ -92,6 +92,7 @@ class Settings:
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
     explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second
     gist_best: bool = True  # a question after a story's gist whose reply grounds nothing (it restates the question) gets the evidence sentences that best answer it
+    yes_no_best: bool = True  # a yes/no question ("Did X win?") gets the evidence sentences that best answer it, not the reader's reply (a restatement, its yes or no often wrong)
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
     max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import OPENER, REQUEST
+from .answer_type import OPENER, REQUEST, asks_yes_or_no
 from .evidence import Passage, looks_like_injection, visible
 
 UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the passages do not answer
@@ -72,9 +72,9 @@ def asks_gist(question: str) -> bool:
 
 
 def question_kind(question: str) -> str:
-    """"explain" for why / how / what-did-X-say questions and those after a story's gist
-    (asks_gist), else "factoid"."""
-    return "explain" if _EXPLAIN.search(question) or asks_gist(question) else "factoid"
+    """"explain" for why / how / what-did-X-say questions, those after a story's gist (asks_gist)
+    and those answered yes or no (the article's sentences that settle it), else "factoid"."""
+    return "explain" if _EXPLAIN.search(question) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
 
 
 SYSTEM = (

@@ -89,6 +89,21 @@ def test_a_question_after_the_gist_gets_the_storys_sentences_each_cited(qa, ques
         assert len(c.quote.split()) >= 8
 
 
+@pytest.mark.parametrize("question", [
+    "Is the big Dutch bank cutting jobs?",
+    "does abn amro expect a one-off charge from the job cuts",  # lower case, no question mark
+])
+def test_a_yes_or_no_question_gets_the_sentences_that_settle_it(qa, question):
+    ans = qa.ask(question)
+    assert ans.trace.kind == "explain" and not ans.declined, ans.trace
+    assert 1 <= len(ans.citations) <= 2 and all(c.doc_id == "bbc/business-297.txt" for c in ans.citations)
+    doc = qa.store.document("bbc/business-297.txt").text
+    for c in ans.citations:  # the article's own sentences, no verdict of the reader's before them
+        assert doc[c.quote_start : c.quote_end] == c.quote
+    assert ans.text.startswith(ans.citations[0].quote.strip()[:20])
+    assert "2,850" in ans.text or "790m" in ans.text
+
+
 def test_declines_off_topic_question_without_guessing(qa):
     ans = qa.ask("What is the boiling point of liquid nitrogen on Mars?")
     assert ans.declined

@@ -295,7 +295,13 @@ def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(quest
     ("Can you tell me why the bank cut 2,850 jobs?", "explain"),  # a request around the question
     ("Could you explain the deal?", "explain"),
     ("Do you know who runs the bank?", "factoid"),
-    ("Can you beat the bank's offer?", "factoid"),  # no request: a question of its own
+    ("Can you beat the bank's offer?", "explain"),  # no request: a yes/no question of its own
+    # answered yes or no: the sentences that settle it; a choice the question offers: a span
+    ("Did the bank cut jobs?", "explain"),
+    ("so is the bank still hiring", "explain"),
+    ("Do you know if the bank cut jobs?", "explain"),
+    ("If the bank cuts jobs, which office closes?", "factoid"),  # a condition, not a request's "if"
+    ("Is the bank's offer higher or lower than its rival's?", "factoid"),
     # after a story's gist: sentences too
     ("What happened to the Dutch bank's shares?", "explain"),
     ("Tell me about the Rotherham review", "explain"),
