@@ -89,11 +89,11 @@ def respelt(
     case), one the articles never write (`cases`: the store's word_cases) and not a word of the
     language (`known`: the embedder's tokenizer holds it whole: "Tesla", "Basil"), and the slip
     leads to one name the articles capitalise at least `share` of the times and `least` times,
-    the most written of them; not to the word's own inflection ("Pontiacs", "heists")."""
+    the most written of them; not to the word's own inflection ("Pontiacs" stays, not "Pontiac")."""
     lower = typed_in_lower_case(question)
     head, space, rest = question.partition(" ")
-    found = [(m, base(m.group())) for m in WORD.finditer(rest)]
-    asked = [w for _, w in found if len(w) >= chars and w.isalpha() and (lower or w[0].isupper())]
+    words = [base(m.group()) for m in WORD.finditer(rest)]
+    asked = [w for w in words if len(w) >= chars and w.isalpha() and (lower or w[0].isupper())]
     written = {c.word for c in cases(asked)}
     fixes: dict[str, str] = {}
     for w in dict.fromkeys(asked):
