@@ -85,11 +85,12 @@ def respelt(
     "Swdish", "Lodnon") written as the indexed articles write it ("Ericsson", "Middlesbrough",
     "Swedish", "London"), so that retrieval, the reader and the names check read the name the asker
     meant (docs/decisions.md, "Questions as people type them"). A word is respelt when it is at
-    least `chars` letters, after the first word, capitalised (any word of a question typed in lower
-    case), one the articles never write (`cases`: the store's word_cases) and not a word of the
-    language (`known`: the embedder's tokenizer holds it whole: "Tesla", "Basil"), and the slip
-    leads to one name the articles capitalise at least `share` of the times and `least` times,
-    the most written of them; not to the word's own inflection ("Pontiacs" stays, not "Pontiac")."""
+    least `chars` letters, after the first word, capitalised, one the articles never write (`cases`:
+    the store's word_cases) and not a word of the language (`known`: the embedder's tokenizer holds
+    it whole: "Tesla", "Basil"), and the slip leads to one name the articles capitalise at least
+    `share` of the times and `least` times, the most written of them; not to the word's own
+    inflection ("Pontiacs" stays, not "Pontiac"). In a question typed in lower case any word may be
+    a name, so there the slip must lead to one word the articles write, and that a name."""
     lower = typed_in_lower_case(question)
     head, space, rest = question.partition(" ")
     words = [base(m.group()) for m in WORD.finditer(rest)]
@@ -99,10 +100,10 @@ def respelt(
     for w in dict.fromkeys(asked):
         if w.lower() in written:
             continue
-        names = [
-            c for c in cases(sorted(_one_slip(w.lower())))
-            if c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower) and stem(c.word) != stem(w.lower())
-        ]
+        near = [c for c in cases(sorted(_one_slip(w.lower()))) if c.capitalised + c.lower >= least and stem(c.word) != stem(w.lower())]
+        if lower and len(near) > 1:  # its case tells nothing: "stert" may be "start" or "Stern", so no guess
+            continue
+        names = [c for c in near if c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower)]
         counts = sorted((c.capitalised + c.lower for c in names), reverse=True)
         # one name, or one written most (else no guess), and the word is none of the language's
         if names and (len(counts) == 1 or counts[0] > counts[1]) and not known(w):

@@ -593,7 +593,7 @@ def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_p
 
 _SLIPS = ("A year for Ericsson. Shares in Ericsson fell as Ericssons past rose. Fans saw Middlesbrough beat Lazio, and "
           "Middlesbrough won. Then Tessa Jowell spoke, and Tessa Jowell left. Both Martin and Marion and Alex, Martin, Marion "
-          "and Alex sang. The bank lent.")
+          "and Alex sang. The bank lent. Then Stern spoke and Stern left, so we start now and start again.")
 
 
 def test_a_name_misspelt_one_slip_away_is_read_as_the_articles_write_it(tmp_path, fast_embedder):
@@ -609,6 +609,8 @@ def test_a_name_misspelt_one_slip_away_is_read_as_the_articles_write_it(tmp_path
     assert read("Who did Midlesbrough's fans see?") == "Who did Middlesbrough's fans see?"  # a possessive keeps its ending
     assert read("Did Lazio lose to Middlesbruogh?") == "Did Lazio lose to Middlesbrough?"  # neighbours swapped
     assert read("which club did midlesbrough beat?") == "which club did middlesbrough beat?"  # in lower case: any word, kept lower
+    assert read("when does it stert?") == "when does it stert?"  # ... when the slip leads to one word only: "start" or "Stern"?
+    assert read("When did Sterm speak?") == "When did Stern speak?"  # typed with a capital, it is a name
     assert read("Why did Tesla shares fall?") == "Why did Tesla shares fall?"  # a word of the language, not "Tessa"
     assert read("Who sang with Marin?") == "Who sang with Marin?"  # "Martin" and "Marion" as often: no guess
     assert read("Did Amex sing?") == "Did Amex sing?"  # too short to guess ("Alex")
