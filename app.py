@@ -133,9 +133,21 @@ def sources_html(answer, turn: int = 0) -> str:
     return f'<div class="src-list" data-turn="{int(turn)}">{_sources_body(answer)}</div>'
 
 
+def _read_as(answer) -> str:
+    """A note of the question's words read as the articles spell them ("Ericson" as "Ericsson"), or ''."""
+    pairs = [x.split(" -> ", 1) for x in answer.trace.respelt if " -> " in x]
+    if not pairs:
+        return ""
+    return '<div class="src-note src-read-as">Read ' + ", ".join(f"“{esc(a)}” as “{esc(b)}”" for a, b in pairs) + ".</div>"
+
+
 def _sources_body(answer) -> str:
     if answer is None:
         return '<div class="src-note">Sources of the answer appear here.</div>'
+    return _read_as(answer) + _cards(answer)
+
+
+def _cards(answer) -> str:
     if getattr(answer, "declined", False) and not answer.citations:
         why = answer.trace.declined_because
         why = f" Why: {esc(why)}." if why else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -24,23 +25,32 @@ from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolv
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT, as_read, respelt, with_capitals
+from .text import DECLINE_TEXT, as_read, respelt, spelling_changes, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
 SETTLE_TOKENS = 4  # a yes/no question's reply is read for its first word only ("unanswerable" or not)
 
 
-def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> tuple[str, str]:
-    """(the question checked, the question retrieved and read with); BadQuestion before any work."""
+@dataclass(frozen=True)
+class Reading:
+    """A question as checked, and as retrieved and read with."""
+
+    question: str  # as typed, checked (check_input)
+    standalone: str  # read with the articles' spelling and capitals, a follow-up rewritten from its history
+    respelt: list[str]  # the words read otherwise than typed ("Ericson -> Ericsson")
+
+
+def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> Reading:
+    """The question read as `ask` reads it; BadQuestion before any work."""
     q, history = check_input(question, history, s)
-    read = as_read(q)
+    typed = read = as_read(q)
     if s.respell:
         known = lambda w: store.embedder.count_tokens(w.lower()) == 1  # noqa: E731 - the tokenizer holds a word of the language whole
         read = respelt(read, store.word_cases, known, s.capitalised_share, s.capitalised_least, s.respell_chars)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
-    return q, standalone_question(read, history, s)
+    return Reading(question=q, standalone=standalone_question(read, history, s), respelt=spelling_changes(typed, read))
 
 
 class QA:
@@ -79,16 +89,17 @@ class QA:
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
         """The question `ask` retrieves and reads with: a follow-up rewritten from its history (bounded
         as `ask` bounds it), any other question as it is. BadQuestion as `ask` raises it."""
-        return _checked(question, history, self.settings.with_(**overrides), self.store)[1]
+        return _checked(question, history, self.settings.with_(**overrides), self.store).standalone
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
         t0 = time.time()
         s = self.settings.with_(**overrides)
-        q, standalone = _checked(question, history, s, self.store)  # BadQuestion (a ValueError) before any work
-        turn = Turn(question=q, standalone=standalone, settings=s, articles=self._articles,
+        reading = _checked(question, history, s, self.store)  # BadQuestion (a ValueError) before any work
+        q = reading.question
+        turn = Turn(question=q, standalone=reading.standalone, settings=s, articles=self._articles,
                     encode=MemoEncoder(self.store.embedder.encode))
-        turn.trace.kind = question_kind(q)
+        turn.trace.kind, turn.trace.respelt = question_kind(q), reading.respelt
         self._retrieve(turn)
         gen = make_generator(s.generator)
         self._evidence(turn, gen)

@@ -117,3 +117,9 @@ def respelt(
         return fixes[w] + m.group()[len(w) :] if w in fixes else m.group()
 
     return head + space + WORD.sub(fixed, rest)
+
+
+def spelling_changes(typed: str, read: str) -> list[str]:
+    """The words `read` spells otherwise than `typed`, case aside ("Ericson -> Ericsson"): what
+    respelt changed, for the person to see."""
+    return [f"{a} -> {b}" for a, b in zip(WORD.findall(typed), WORD.findall(read)) if a.lower() != b.lower()]

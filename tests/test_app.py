@@ -63,6 +63,12 @@ def test_declined_answer_has_no_cards():
     assert "Why: the passage found never mentions &lt;Kelly&gt;." in app.sources_html(why)
 
 
+def test_a_respelt_question_says_how_it_was_read():
+    out = app.sources_html(Answer(text="x [1]", citations=[_citation()], trace=Trace(respelt=["Ericson -> Ericsson", "<b> -> <i>"])))
+    assert "Read “Ericson” as “Ericsson”, “&lt;b&gt;” as “&lt;i&gt;”." in out and out.index("Read") < out.index('id="src-1"')
+    assert "Read “" not in app.sources_html(Answer(text="x [1]", citations=[_citation()]))  # nothing respelt, no note
+
+
 def test_chat_markdown_links_only_existing_sources_and_escapes():
     md = app.chat_markdown("Yes [1], see [2] and [9] <script>x</script> *bold*", n_sources=2)
     assert '<a href="#src-1" class="cite">[1]</a>' in md and '<a href="#src-2" class="cite">[2]</a>' in md

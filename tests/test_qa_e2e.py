@@ -104,6 +104,13 @@ def test_a_yes_or_no_question_gets_the_sentences_that_settle_it(qa, question):
     assert "2,850" in ans.text or "790m" in ans.text
 
 
+def test_a_misspelt_name_is_read_as_the_article_writes_it_and_the_answer_says_so(qa):
+    ans = qa.ask("What's the latest on the Home Office review in Rotheram?")
+    assert ans.trace.respelt == ["Rotheram -> Rotherham"] and "Rotherham" in ans.standalone_question
+    assert not ans.declined and ans.citations[0].doc_id == "rotherham.txt", ans.trace
+    assert ans.question == "What's the latest on the Home Office review in Rotheram?"  # kept as typed
+
+
 def test_declines_off_topic_question_without_guessing(qa):
     ans = qa.ask("What is the boiling point of liquid nitrogen on Mars?")
     assert ans.declined

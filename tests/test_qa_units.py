@@ -618,6 +618,14 @@ def test_a_name_misspelt_one_slip_away_is_read_as_the_articles_write_it(tmp_path
     assert read("Who saw Porto beat Lazio?") == "Who saw Porto beat Lazio?"  # nothing written one slip away
 
 
+def test_spelling_changes_are_what_respelling_changed_not_case():
+    from qa.text import spelling_changes
+
+    assert spelling_changes("Why did Ericson's shares fall?", "Why did Ericsson's shares fall?") == ["Ericson's -> Ericsson's"]
+    assert spelling_changes("who did middlesbrough beat?", "who did Middlesbrough beat?") == []  # capitals only
+    assert spelling_changes("Who won?", "Who won? (the final)") == []  # a follow-up's context is no respelling
+
+
 @pytest.mark.model
 def test_qa_reads_a_misspelt_name_as_the_articles_write_it(tmp_path, embedder):
     store = IndexStore(tmp_path / "idx", embedder=embedder)
