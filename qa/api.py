@@ -105,12 +105,12 @@ class QA:
         self._evidence(turn, gen)
         decline = first_decline(GATE, turn)  # the model is not called
         if decline is None:
-            reading = self._read(turn, gen)
+            deltas = self._read(turn, gen)
             if self._settles(turn):  # the reply of a yes/no question is not its answer: not shown
-                for _ in reading:
+                for _ in deltas:
                     pass
             else:
-                yield from reading
+                yield from deltas
             self._ground(turn, gen)
             decline = first_decline(VERIFY, turn)
         turn.trace.seconds["total"] = round(time.time() - t0, 3)
