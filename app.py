@@ -135,10 +135,10 @@ def sources_html(answer, turn: int = 0) -> str:
 
 def _read_as(answer) -> str:
     """A note of the question's words read as the articles spell them ("Ericson" as "Ericsson"), or ''."""
-    pairs = [x.split(" -> ", 1) for x in answer.trace.respelt if " -> " in x]
-    if not pairs:
+    if not answer.trace.respelt:
         return ""
-    return '<div class="src-note src-read-as">Read ' + ", ".join(f"“{esc(a)}” as “{esc(b)}”" for a, b in pairs) + ".</div>"
+    read = ", ".join(f"“{esc(a)}” as “{esc(b)}”" for a, b in answer.trace.respelt.items())
+    return f'<div class="src-note src-read-as">Read {read}.</div>'
 
 
 def _sources_body(answer) -> str:

@@ -25,7 +25,7 @@ from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolv
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT, as_read, respelt, spelling_changes, with_capitals
+from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
@@ -38,19 +38,20 @@ class Reading:
 
     question: str  # as typed, checked (check_input)
     standalone: str  # read with the articles' spelling and capitals, a follow-up rewritten from its history
-    respelt: list[str]  # the words read otherwise than typed ("Ericson -> Ericsson")
+    respelt: dict[str, str]  # the words read otherwise than typed: {"Ericson": "Ericsson"}
 
 
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> Reading:
     """The question read as `ask` reads it; BadQuestion before any work."""
     q, history = check_input(question, history, s)
-    typed = read = as_read(q)
+    read, fixes = as_read(q), {}
     if s.respell:
         known = lambda w: store.embedder.count_tokens(w.lower()) == 1  # noqa: E731 - the tokenizer holds a word of the language whole
-        read = respelt(read, store.word_cases, known, s.capitalised_share, s.capitalised_least, s.respell_chars)
+        fixes = respellings(read, store.word_cases, known, s.capitalised_share, s.capitalised_least, s.respell_chars)
+        read = spelt_as(read, fixes)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
-    return Reading(question=q, standalone=standalone_question(read, history, s), respelt=spelling_changes(typed, read))
+    return Reading(question=q, standalone=standalone_question(read, history, s), respelt=fixes)
 
 
 class QA:

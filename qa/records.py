@@ -56,7 +56,7 @@ class Trace:
     p_unanswerable: float | None = None  # the model's probability of saying the passages don't answer
     support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)
     dropped: list[str] = field(default_factory=list)  # explanation sentences no evidence supports
-    respelt: list[str] = field(default_factory=list)  # question words read as the articles spell them ("Ericson -> Ericsson")
+    respelt: dict[str, str] = field(default_factory=dict)  # question words read as the articles spell them: {"Ericson": "Ericsson"}
     declined_by: str = ""  # the rule that declined ("" when answered)
     declined_because: str = ""  # its reason, as a person reads it
     seconds: dict[str, float] = field(default_factory=dict)  # per stage

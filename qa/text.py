@@ -3,6 +3,7 @@ the decline sentence and the [n] citation markers (defined once here), and how a
 from __future__ import annotations
 
 import re
+from string import ascii_lowercase
 from typing import Callable, Iterable
 
 from index.casing import WORD, base
@@ -65,35 +66,31 @@ def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]
     return head + space + WORD.sub(cased, rest)
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
 def _one_slip(word: str) -> set[str]:
     """Every word one slip of the keys from `word` (lower case): a letter left out, added, swapped
     with its neighbour or typed for another."""
     cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     out = {a + b[1:] for a, b in cuts if b} | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
-    out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS} | {a + c + b for a, b in cuts for c in _LETTERS}
+    out |= {a + c + b[1:] for a, b in cuts if b for c in ascii_lowercase} | {a + c + b for a, b in cuts for c in ascii_lowercase}
     return out - {word}
 
 
-def respelt(
+def respellings(
     question: str, cases: Callable[[Iterable[str]], list[WordCase]], known: Callable[[str], bool],
     share: float, least: int, chars: int,
-) -> str:
-    """The question with each name it misspells one slip of the keys away ("Ericson", "Midlesbrough",
-    "Swdish", "Lodnon") written as the indexed articles write it ("Ericsson", "Middlesbrough",
-    "Swedish", "London"), so that retrieval, the reader and the names check read the name the asker
-    meant (docs/decisions.md, "Questions as people type them"). A word is respelt when it is at
-    least `chars` letters, after the first word, capitalised, one the articles never write (`cases`:
-    the store's word_cases) and not a word of the language (`known`: the embedder's tokenizer holds
-    it whole: "Tesla", "Basil"), and the slip leads to one name the articles capitalise at least
-    `share` of the times and `least` times, the most written of them; not to the word's own
-    inflection ("Pontiacs" stays, not "Pontiac"). In a question typed in lower case any word may be
-    a name, so there the slip must lead to one word the articles write, and that a name."""
+) -> dict[str, str]:
+    """The names the question misspells one slip of the keys away ("Ericson", "Midlesbrough",
+    "Swdish", "Lodnon"), each with the way the indexed articles write it ("Ericsson",
+    "Middlesbrough", "Swedish", "London"), so that retrieval, the reader and the names check read
+    the name the asker meant (docs/decisions.md, "Questions as people type them"). A word is respelt
+    when it is at least `chars` letters, after the first word, capitalised, one the articles never
+    write (`cases`: the store's word_cases) and not a word of the language (`known`: the embedder's
+    tokenizer holds it whole: "Tesla", "Basil"), and the slip leads to one name the articles
+    capitalise at least `share` of the times and `least` times, the most written of them; not to
+    the word's own inflection ("Pontiacs" stays, not "Pontiac"). In a question typed in lower case
+    any word may be a name, so there the slip must lead to one word the articles write, and that a name."""
     lower = typed_in_lower_case(question)
-    head, space, rest = question.partition(" ")
-    words = [base(m.group()) for m in WORD.finditer(rest)]
+    words = [base(m.group()) for m in WORD.finditer(question.partition(" ")[2])]
     asked = [w for w in words if len(w) >= chars and w.isalpha() and (lower or w[0].isupper())]
     written = {c.word for c in cases(asked)}
     fixes: dict[str, str] = {}
@@ -109,17 +106,17 @@ def respelt(
         if names and (len(counts) == 1 or counts[0] > counts[1]) and not known(w):
             best = max(names, key=lambda c: c.capitalised + c.lower)
             fixes[w] = best.word if lower else best.form
+    return fixes
+
+
+def spelt_as(question: str, fixes: dict[str, str]) -> str:
+    """The question with each word of `fixes` (a possessive keeping its ending) written its way."""
     if not fixes:
         return question
+    head, space, rest = question.partition(" ")
 
     def fixed(m: re.Match) -> str:
         w = base(m.group())
         return fixes[w] + m.group()[len(w) :] if w in fixes else m.group()
 
     return head + space + WORD.sub(fixed, rest)
-
-
-def spelling_changes(typed: str, read: str) -> list[str]:
-    """The words `read` spells otherwise than `typed`, case aside ("Ericson -> Ericsson"): what
-    respelt changed, for the person to see."""
-    return [f"{a} -> {b}" for a, b in zip(WORD.findall(typed), WORD.findall(read)) if a.lower() != b.lower()]

@@ -64,7 +64,7 @@ def test_declined_answer_has_no_cards():
 
 
 def test_a_respelt_question_says_how_it_was_read():
-    out = app.sources_html(Answer(text="x [1]", citations=[_citation()], trace=Trace(respelt=["Ericson -> Ericsson", "<b> -> <i>"])))
+    out = app.sources_html(Answer(text="x [1]", citations=[_citation()], trace=Trace(respelt={"Ericson": "Ericsson", "<b>": "<i>"})))
     assert "Read “Ericson” as “Ericsson”, “&lt;b&gt;” as “&lt;i&gt;”." in out and out.index("Read") < out.index('id="src-1"')
     assert "Read “" not in app.sources_html(Answer(text="x [1]", citations=[_citation()]))  # nothing respelt, no note
 

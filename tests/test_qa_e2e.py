@@ -106,7 +106,7 @@ def test_a_yes_or_no_question_gets_the_sentences_that_settle_it(qa, question):
 
 def test_a_misspelt_name_is_read_as_the_article_writes_it_and_the_answer_says_so(qa):
     ans = qa.ask("What's the latest on the Home Office review in Rotheram?")
-    assert ans.trace.respelt == ["Rotheram -> Rotherham"] and "Rotherham" in ans.standalone_question
+    assert ans.trace.respelt == {"Rotheram": "Rotherham"} and "Rotherham" in ans.standalone_question
     assert not ans.declined and ans.citations[0].doc_id == "rotherham.txt", ans.trace
     assert ans.question == "What's the latest on the Home Office review in Rotheram?"  # kept as typed
 
