@@ -101,13 +101,14 @@ class QA:
         turn = Turn(question=q, standalone=reading.standalone, settings=s, articles=self._articles,
                     encode=MemoEncoder(self.store.embedder.encode))
         turn.trace.kind, turn.trace.respelt = question_kind(q), reading.respelt
+        turn.settles = turn.trace.kind == "explain" and s.yes_no_best and asks_yes_or_no(q)
         self._retrieve(turn)
         gen = make_generator(s.generator)
         self._evidence(turn, gen)
         decline = first_decline(GATE, turn)  # the model is not called
         if decline is None:
             deltas = self._read(turn, gen)
-            if self._settles(turn):  # the reply of a yes/no question is not its answer: not shown
+            if turn.settles:  # the reply of a yes/no question is not its answer: not shown
                 for _ in deltas:
                     pass
             else:
@@ -148,7 +149,7 @@ class QA:
         explain, chat = turn.trace.kind == "explain", style == "chat"
         prompt = build_prompt(style, turn.standalone, turn.passages, gen, turn.trace.kind)
         stop = ("\n\n",) if explain and chat else ("\n",)
-        limit = SETTLE_TOKENS if self._settles(turn) else s.explain_new_tokens if explain else s.max_new_tokens
+        limit = SETTLE_TOKENS if turn.settles else s.explain_new_tokens if explain else s.max_new_tokens
         turn.raw = ""
         for delta in gen.stream(prompt, limit, stop=stop,
                                 ban_first=ban_first, deadline=time.monotonic() + s.answer_seconds):
@@ -162,33 +163,26 @@ class QA:
             turn.trace.p_unanswerable = round(p_starts_with(stats.first_top, UNANSWERABLE), 4)
         turn.trace.seconds["read"] = round(turn.trace.seconds.get("read", 0.0) + time.time() - t, 3)
 
-    @staticmethod
-    def _settles(turn: Turn) -> bool:
-        """A yes/no question answered by the evidence sentences that best answer it (yes_no_best):
-        the reader's reply only says whether the passages answer at all."""
-        return turn.trace.kind == "explain" and turn.settings.yes_no_best and asks_yes_or_no(turn.question)
-
     def _ground(self, turn: Turn, gen) -> None:
         """Snap the answer to the evidence: a span for a factoid, whole sentences for an explanation
         (for a yes/no question, the sentences that best answer it)."""
         s = turn.settings
-        if self._settles(turn):
-            turn.supports = best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, s.explain_sentences)
-            turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
-            return
         if turn.trace.kind == "explain":
-            turn.supports, turn.trace.dropped = ground_sentences(
-                turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
-            )
-            if not turn.supports and s.gist_best and asks_gist(turn.question):
-                # "What's going on with X?" read as "X is going on": the passage's sentences that
-                # best answer it (the model's own "unanswerable" still declines: rules.ModelSaysUnanswerable)
-                turn.supports = best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, s.explain_sentences)
-            elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
-                turn.supports += best_sentences(
-                    turn.standalone, turn.passages, turn.encode, s.rerank_terms,
-                    s.explain_sentences - len(turn.supports), exclude=[x.sentence for x in turn.supports],
+            def best(n: int, exclude: list | None = None) -> list:  # the evidence sentences that best answer the question
+                return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude)
+
+            if turn.settles:
+                turn.supports = best(s.explain_sentences)
+            else:
+                turn.supports, turn.trace.dropped = ground_sentences(
+                    turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
                 )
+                if not turn.supports and s.gist_best and asks_gist(turn.question):
+                    # "What's going on with X?" read as "X is going on" (the model's own
+                    # "unanswerable" still declines: rules.ModelSaysUnanswerable)
+                    turn.supports = best(s.explain_sentences)
+                elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
+                    turn.supports += best(s.explain_sentences - len(turn.supports), [x.sentence for x in turn.supports])
             turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
             return
         support = find_support(turn.raw, turn.passages)

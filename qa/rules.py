@@ -35,6 +35,7 @@ class Turn:
     passages: list[Passage] = field(default_factory=list)
     raw: str = ""  # the model's answer
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
+    settles: bool = False  # a yes/no question: the evidence sentences that best answer it are the answer, the reply only says whether there is one (yes_no_best)
 
     @property
     def best(self) -> Support | None:
