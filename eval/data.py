@@ -159,7 +159,7 @@ def misspelt(question: str) -> str:
     elif h % 3 == 1:
         typo = w[:i] + w[i + 1] + w[i] + w[i + 2 :]
     else:
-        at = next((j for j in range(i, len(w) - 1) if w[j] in "aeiou"), None) or next((j for j in range(1, len(w) - 1) if w[j] in "aeiou"), None)
+        at = next((j for j in [*range(i, len(w) - 1), *range(1, i)] if w[j] in "aeiou"), None)  # the first vowel from i on, else before it
         typo = w if at is None else w[:at] + w[at].translate(_VOWEL_SLIP) + w[at + 1 :]
     return question[: m.start()] + typo + question[m.end() :]
 
