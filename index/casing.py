@@ -23,10 +23,10 @@ def base(word: str) -> str:
 def word_forms(text: str) -> Counter[str]:
     """How many times `text` writes each word form where its case tells something: every word but
     a sentence's (or a quotation's, a line's) first, possessives read without their ending."""
+    written = Counter(m[2] for m in _WORD_AFTER.finditer(text) if m[1] is None)
     out: Counter[str] = Counter()
-    for m in _WORD_AFTER.finditer(text):
-        if m.group(1) is None:
-            out[base(m.group(2))] += 1
+    for word, n in written.items():  # each form once: base() per distinct word, not per occurrence
+        out[base(word)] += n
     return out
 
 

@@ -101,6 +101,9 @@ def _decode_bom(data: bytes) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters a text file does not hold (not \t \n \f \r)
+
+
 def decode_text(data: bytes) -> str:
     """Decode bytes that should be text: UTF-16/32 when a byte-order mark says so, else UTF-8
     first, then cp1252/latin-1 for legacy files.
@@ -119,7 +122,7 @@ def decode_text(data: bytes) -> str:
     else:
         text = _decode_8bit(data)
     sample = text[:8192]
-    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    bad = len(_CONTROL.findall(sample))
     if bad > max(8, len(sample) // 50):
         raise LoaderError("binary file (too many control characters), not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
