@@ -15,14 +15,17 @@ gets is Settings.follow_up_context, each measured on eval/questions/news_followu
 - "turn": the whole previous question and the answer's text (before issue 14).
 
 The answer's other words are left out (all but "turn"): they pull retrieval towards the passage that
-answered the previous question, and they reach the reader and the decline rules as if the person had
-asked them (a "not" negated the follow-up, a sentence's first word read as a name).
+answered the previous question, and they reach the decline rules as if the person had asked them (a
+"not" negated the follow-up, a sentence's first word read as a name). The reader (chat style) reads
+the follow-up as asked, after the previous question and its answer (`previous_turn`;
+Settings.reader_history): read as a question, the brackets made it answer with the previous answer.
 Only the first s.follow_up_chars characters of the previous question and of its answer are read: the
 question stays bounded, whatever the history holds.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from index.lexical import STOPWORDS
 
@@ -128,29 +131,45 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
+@dataclass(frozen=True)
+class Previous:
+    """The turn a follow-up leans on, as read: the first s.follow_up_chars characters of its
+    question and of its answer (without citation markers; "" for a declined answer)."""
+
+    question: str
+    answer: str
+
+
+def previous_turn(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> Previous | None:
+    """The previous turn when the question is a follow-up (is_follow_up), else None."""
+    s = s or Settings()
+    if not history or not is_follow_up(question.strip(), s):
+        return None
+    prev_q, prev_a = history[-1]
+    n = s.follow_up_chars
+    prev_a = strip_markers((prev_a or "")[: 2 * n]).strip()  # a slice, with room for the [n] markers it drops
+    return Previous(question=(prev_q or "")[: 2 * n].strip()[:n], answer="" if is_decline(prev_a) else prev_a[:n].strip())
+
+
 def standalone_question(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> str:
     """The question a follow-up stands for: the question, then in brackets what the previous turn
     was about (the module's docstring); any other question as it is."""
     s = s or Settings()
     q = question.strip()
-    if not history or not is_follow_up(q, s):
+    previous = previous_turn(q, history, s)
+    if previous is None:
         return q
     if s.follow_up_context not in CONTEXTS:
         raise ValueError(f"follow_up_context must be one of {', '.join(CONTEXTS)}, not {s.follow_up_context!r}")
-    prev_q, prev_a = history[-1]
-    n = s.follow_up_chars
-    prev_q = (prev_q or "")[: 2 * n].strip()[:n]
-    prev_a = strip_markers((prev_a or "")[: 2 * n]).strip()  # a slice, with room for the [n] markers it drops
-    if is_decline(prev_a):
-        prev_a = ""
+    prev_q, prev_a = previous.question, previous.answer
     if s.follow_up_context == "turn":
-        context = [prev_q, prev_a[:n]]
+        context = [prev_q, prev_a]
     elif s.follow_up_context == "question":
         context = [prev_q]
     else:
         subject = question_subject(prev_q) if s.follow_up_context == "subject" and _PRONOUN.search(q) else None
         said = _words(subject or prev_q)
         # a name the context already holds is not said twice (the small reader echoes a repeated name)
-        context = [subject or prev_q, *(x for x in answer_names(prev_a[:n]) if not _words(x) <= said)]
+        context = [subject or prev_q, *(x for x in answer_names(prev_a) if not _words(x) <= said)]
     extra = " ".join(x for x in context if x)
     return f"{q} ({extra})" if extra else q
