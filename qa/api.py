@@ -20,7 +20,7 @@ from .citations import best_sentences, find_support, ground_sentences, make_cita
 from .config import Settings
 from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
-from .history import Previous, previous_turn, standalone_question
+from .history import FollowUp, follow_up_of, standalone_question
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
@@ -37,10 +37,9 @@ class Reading:
     """A question as checked, and as retrieved and read with."""
 
     question: str  # as typed, checked (check_input)
-    read: str  # read with the articles' spelling and capitals
-    standalone: str  # as read, a follow-up rewritten from its history
+    standalone: str  # read with the articles' spelling and capitals, a follow-up rewritten from its history
     respelt: dict[str, str]  # the words read otherwise than typed: {"Ericson": "Ericsson"}
-    previous: Previous | None  # the turn a follow-up leans on (None for any other question)
+    follow_up: FollowUp | None  # a follow-up as read, with the turn it leans on (None for any other question)
 
 
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> Reading:
@@ -53,8 +52,8 @@ def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, 
         read = spelt_as(read, fixes)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
-    return Reading(question=q, read=read, standalone=standalone_question(read, history, s), respelt=fixes,
-                   previous=previous_turn(read, history, s))
+    return Reading(question=q, standalone=standalone_question(read, history, s), respelt=fixes,
+                   follow_up=follow_up_of(read, history, s))
 
 
 class QA:
@@ -102,7 +101,7 @@ class QA:
         reading = _checked(question, history, s, self.store)  # BadQuestion (a ValueError) before any work
         q = reading.question
         turn = Turn(question=q, standalone=reading.standalone, settings=s, articles=self._articles,
-                    encode=MemoEncoder(self.store.embedder.encode), asked=reading.read, previous=reading.previous)
+                    encode=MemoEncoder(self.store.embedder.encode), follow_up=reading.follow_up)
         turn.trace.kind, turn.trace.respelt = question_kind(q), reading.respelt
         turn.settles = turn.trace.kind == "explain" and s.yes_no_best and asks_yes_or_no(q)
         self._retrieve(turn)
@@ -147,12 +146,10 @@ class QA:
 
     @staticmethod
     def _prompt(turn: Turn, gen, passages: list[Passage]) -> str:
-        """The reader's prompt: a follow-up as asked after its previous turn (reader_history, chat
-        style), any other question as it stands alone."""
+        """The reader's prompt: a follow-up as asked after its previous turn (reader_history), any
+        other question as it stands alone."""
         s = turn.settings
-        if s.reader_history and turn.previous is not None and resolve_style(s.prompt_style, gen) == "chat":
-            return build_prompt(s.prompt_style, turn.asked, passages, gen, turn.trace.kind, turn.previous)
-        return build_prompt(s.prompt_style, turn.standalone, passages, gen, turn.trace.kind)
+        return build_prompt(s.prompt_style, turn.standalone, passages, gen, turn.trace.kind, turn.follow_up if s.reader_history else None)
 
     def _read(self, turn: Turn, gen, ban_first: set[int] | None = None) -> Iterator[str]:
         """Stream the model's answer into turn.raw; its probabilities go to the trace."""

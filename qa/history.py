@@ -17,7 +17,7 @@ gets is Settings.follow_up_context, each measured on eval/questions/news_followu
 The answer's other words are left out (all but "turn"): they pull retrieval towards the passage that
 answered the previous question, and they reach the decline rules as if the person had asked them (a
 "not" negated the follow-up, a sentence's first word read as a name). The reader (chat style) reads
-the follow-up as asked, after the previous question and its answer (`previous_turn`;
+the follow-up as asked, after the previous question and its answer (`follow_up_of`;
 Settings.reader_history): read as a question, the brackets made it answer with the previous answer.
 Only the first s.follow_up_chars characters of the previous question and of its answer are read: the
 question stays bounded, whatever the history holds.
@@ -132,23 +132,26 @@ def _words(text: str) -> set[str]:
 
 
 @dataclass(frozen=True)
-class Previous:
-    """The turn a follow-up leans on, as read: the first s.follow_up_chars characters of its
-    question and of its answer (without citation markers; "" for a declined answer)."""
+class FollowUp:
+    """A follow-up as asked, and the turn it leans on as read: the first s.follow_up_chars
+    characters of that turn's question and of its answer (without citation markers; "" for a
+    declined answer)."""
 
+    asked: str
     question: str
     answer: str
 
 
-def previous_turn(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> Previous | None:
-    """The previous turn when the question is a follow-up (is_follow_up), else None."""
+def follow_up_of(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> FollowUp | None:
+    """The question with its previous turn when it is a follow-up (is_follow_up), else None."""
     s = s or Settings()
-    if not history or not is_follow_up(question.strip(), s):
+    q = question.strip()
+    if not history or not is_follow_up(q, s):
         return None
     prev_q, prev_a = history[-1]
     n = s.follow_up_chars
     prev_a = strip_markers((prev_a or "")[: 2 * n]).strip()  # a slice, with room for the [n] markers it drops
-    return Previous(question=(prev_q or "")[: 2 * n].strip()[:n], answer="" if is_decline(prev_a) else prev_a[:n].strip())
+    return FollowUp(asked=q, question=(prev_q or "")[: 2 * n].strip()[:n], answer="" if is_decline(prev_a) else prev_a[:n].strip())
 
 
 def standalone_question(question: str, history: list[tuple[str, str]] | None, s: Settings | None = None) -> str:
@@ -156,12 +159,12 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None, s:
     was about (the module's docstring); any other question as it is."""
     s = s or Settings()
     q = question.strip()
-    previous = previous_turn(q, history, s)
-    if previous is None:
+    follow_up = follow_up_of(q, history, s)
+    if follow_up is None:
         return q
     if s.follow_up_context not in CONTEXTS:
         raise ValueError(f"follow_up_context must be one of {', '.join(CONTEXTS)}, not {s.follow_up_context!r}")
-    prev_q, prev_a = previous.question, previous.answer
+    prev_q, prev_a = follow_up.question, follow_up.answer
     if s.follow_up_context == "turn":
         context = [prev_q, prev_a]
     elif s.follow_up_context == "question":

@@ -23,7 +23,7 @@ import re
 
 from .answer_type import OPENER, REQUEST, asks_yes_or_no
 from .evidence import Passage, looks_like_injection, visible
-from .history import Previous
+from .history import FollowUp
 
 UNANSWERABLE = "unanswerable"  # the word the chat prompt asks for when the passages do not answer
 
@@ -122,13 +122,14 @@ def _title(title: str) -> str:
     return "" if looks_like_injection(title or "") else _one_line(title or "")
 
 
-def chat_messages(question: str, passages: list[Passage], kind: str, previous: Previous | None = None) -> list[dict]:
-    """The system message and one user message: the passages, then (for a follow-up) the earlier
-    question and its answer, then the question and what to reply."""
+def chat_messages(question: str, passages: list[Passage], kind: str, follow_up: FollowUp | None = None) -> list[dict]:
+    """The system message and one user message: the passages, then the question and what to reply;
+    a follow-up (`follow_up`) as asked, after the earlier question and its answer."""
     earlier = ""
-    if previous is not None:
-        earlier = f"Earlier question: {as_data(previous.question)}\n"
-        earlier += f"Its answer: {as_data(previous.answer)}\n\n" if previous.answer else "\n"
+    if follow_up is not None:
+        question = follow_up.asked
+        earlier = f"Earlier question: {as_data(follow_up.question)}\n"
+        earlier += f"Its answer: {as_data(follow_up.answer)}\n\n" if follow_up.answer else "\n"
     user = f"{format_passages(passages)}\n\n{earlier}Question: {as_data(question.strip())}\n{ASK[kind]}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -174,12 +175,13 @@ def resolve_style(style: str, gen) -> str:
     return style
 
 
-def build_prompt(style: str, question: str, passages: list[Passage], gen, kind: str = "factoid", previous: Previous | None = None) -> str:
-    """The prompt text for generator `gen` (its chat template for the chat style). A follow-up asked
-    with its `previous` turn (chat style; the completion style reads the standalone question)."""
+def build_prompt(style: str, question: str, passages: list[Passage], gen, kind: str = "factoid", follow_up: FollowUp | None = None) -> str:
+    """The prompt text for generator `gen` (its chat template for the chat style) for `question` as
+    it stands alone (a follow-up rewritten); given `follow_up`, the chat style reads the follow-up
+    as asked after its earlier turn (the completion style, for base models, the rewrite)."""
     style = resolve_style(style, gen)
     if style == "chat":
-        return gen.chat_prompt(chat_messages(question, passages, kind, previous))
+        return gen.chat_prompt(chat_messages(question, passages, kind, follow_up))
     if style == "completion":
         return completion_prompt(question, passages)
     raise ValueError(f"unknown prompt style '{style}' (auto, completion, chat)")

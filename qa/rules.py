@@ -17,7 +17,7 @@ from .answerable import missing_names, negation_unsupported, numbers_unsaid, rep
 from .citations import Support
 from .config import Settings
 from .evidence import Passage
-from .history import Previous
+from .history import FollowUp
 from .prompt import UNANSWERABLE
 from .records import Hit, Trace
 
@@ -36,8 +36,7 @@ class Turn:
     passages: list[Passage] = field(default_factory=list)
     raw: str = ""  # the model's answer
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
-    asked: str = ""  # the question as read, without the brackets a follow-up gets in `standalone`
-    previous: Previous | None = None  # a follow-up's previous turn, bounded: the reader reads it (reader_history)
+    follow_up: FollowUp | None = None  # a follow-up as asked, with its previous turn: the reader reads them (reader_history)
     settles: bool = False  # a yes/no question: the evidence sentences that best answer it are the answer, the reply only says whether there is one (yes_no_best)
 
     @property

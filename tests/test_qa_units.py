@@ -621,8 +621,6 @@ def test_a_name_misspelt_one_slip_away_is_read_as_the_articles_write_it(tmp_path
     assert respellings("who did middlesbrough beat?", store.word_cases, lambda w: False, 0.8, 2, 5) == {}  # capitals only
 
 
-
-
 @pytest.mark.model
 def test_qa_reads_a_misspelt_name_as_the_articles_write_it(tmp_path, embedder):
     store = IndexStore(tmp_path / "idx", embedder=embedder)
