@@ -35,10 +35,25 @@ _NUMBER_WORDS = {
 } | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
 
 
+# an amount's scale, written out or shortened: the model writes "3.25 billion" for the article's "$3.25bn"
+_SCALES = {"thousand": "k", "k": "k", "million": "m", "mn": "m", "m": "m", "billion": "bn", "bn": "bn", "trillion": "tn", "tn": "tn"}
+_SCALED = re.compile(r"(\d+)(" + "|".join(_SCALES) + r")")
+
+
+def _token(t: str) -> list[str]:
+    """One normalised word as matching reads it: a number word as its digits, a scale as its short
+    form, and a number with its scale attached ("325bn") as the number and the scale."""
+    scaled = _SCALED.fullmatch(t)
+    if scaled:
+        return [scaled.group(1), _SCALES[scaled.group(2)]]
+    return [_NUMBER_WORDS.get(t, _SCALES.get(t, t))]
+
+
 def support_tokens(s: str) -> list[str]:
     """Tokens for matching an answer to evidence: dashes and slashes split words ("1763–1775"),
-    and number words match digits (the model writes "12" for the article's "twelve")."""
-    return [_NUMBER_WORDS.get(t, t) for t in normalize(_SPLIT.sub(" ", s)).split()]
+    number words match digits (the model writes "12" for the article's "twelve"), and an amount
+    matches however its scale is written ("3.25 billion", "$3.25bn")."""
+    return [w for t in normalize(_SPLIT.sub(" ", s)).split() for w in _token(t)]
 
 
 def same_word(a: str, b: str) -> bool:

@@ -159,6 +159,22 @@ def test_number_words_support_digit_answers():
     assert sup is not None and sup.span == "twelve" and sup.score == 1.0
 
 
+@pytest.mark.parametrize("answer, text, span", [
+    ("3.25 billion", "Best Buy made a takeover offer of $3.25bn for the retailer.", "$3.25bn"),
+    ("$4.6 million", "The club paid £4.6m for the striker in 2003.", "£4.6m"),
+    ("4.6m", "The club paid 4.6 million pounds for the striker in 2003.", "4.6 million"),
+])
+def test_an_amount_is_supported_however_its_scale_is_written(answer, text, span):
+    sup = find_support(answer, _one_passage(text))
+    assert sup is not None and sup.span == span and sup.score == 1.0
+
+
+def test_a_scale_never_matches_another_scale():
+    assert support_tokens("$3.25bn") == ["325", "bn"] and support_tokens("3.25 million") == ["325", "m"]
+    sup = find_support("3.25 million", _one_passage("Best Buy made a takeover offer of $3.25bn."))
+    assert sup is not None and sup.score < 1.0
+
+
 @pytest.mark.parametrize("text, answer, span", [
     # a year inside a dated range is its own span, not "(1862–90)"
     ("Otto von Bismarck (1862–90) unified Germany.", "1862", "1862"),
