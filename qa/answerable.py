@@ -132,7 +132,7 @@ def _mentions(name: str, words: set[str]) -> bool:
 
 
 def _mentions_word(name: str, words: set[str]) -> bool:
-    if name in words:
+    if name in words or name + "s" in words:  # or its possessive or plural, read as one word ("AAA's" -> "aaas")
         return True
     if any(c.isdigit() for c in name):  # numbers match exactly, or with a suffix ("1600" / "1600s")
         return any(w.startswith(name) and w[len(name) :].isalpha() for w in words)

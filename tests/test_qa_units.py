@@ -248,6 +248,13 @@ def test_acronyms_and_centuries_spelled_out():
     assert missing_names("Did the CIA act?", "The Central Intelligence and the army acted.") == ["CIA"]
 
 
+def test_a_short_name_is_mentioned_by_its_possessive_or_plural():
+    text = "James McIlroy motored to the AAA's Indoor 800m title, ahead of two ABCs."
+    assert missing_names("Did the Larne runner win the AAA indoor 800m title?", text) == ["Larne"]
+    assert missing_names("Did the ABC runner win?", text) == []
+    assert missing_names("Did the AA runner win the ABBA title?", text) == ["ABBA"]
+
+
 def test_a_name_the_article_shortens_is_still_mentioned():
     article = "Delta Air Lines is cutting fares. Marsh's Robert Stearns pleaded guilty. Old Briton said no."
     text = "Delta, which lost $646m, cut 6,900 jobs. Mr Stearns told a colleague. Airline shares fell. Briton said no."
