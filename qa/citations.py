@@ -40,20 +40,22 @@ _SCALES = {"thousand": "k", "k": "k", "million": "m", "mn": "m", "m": "m", "bill
 _SCALED = re.compile(r"(\d+)(" + "|".join(_SCALES) + r")")
 
 
-def _token(t: str) -> list[str]:
-    """One normalised word as matching reads it: a number word as its digits, a scale as its short
-    form, and a number with its scale attached ("325bn") as the number and the scale."""
-    scaled = _SCALED.fullmatch(t)
-    if scaled:
-        return [scaled.group(1), _SCALES[scaled.group(2)]]
-    return [_NUMBER_WORDS.get(t, _SCALES.get(t, t))]
-
-
 def support_tokens(s: str) -> list[str]:
     """Tokens for matching an answer to evidence: dashes and slashes split words ("1763–1775"),
-    number words match digits (the model writes "12" for the article's "twelve"), and an amount
-    matches however its scale is written ("3.25 billion", "$3.25bn")."""
-    return [w for t in normalize(_SPLIT.sub(" ", s)).split() for w in _token(t)]
+    number words match digits (the model writes "12" for the article's "twelve"), and an amount is
+    one token however its scale is written ("3.25 billion", "$3.25bn": "325bn"), so that another
+    number of the same scale never half-matches it."""
+    out: list[str] = []
+    for t in normalize(_SPLIT.sub(" ", s)).split():
+        t = _NUMBER_WORDS.get(t, t)
+        scaled = _SCALED.fullmatch(t)
+        if scaled:
+            t = scaled.group(1) + _SCALES[scaled.group(2)]
+        elif t in _SCALES and out and out[-1].isdigit():
+            out[-1] += _SCALES[t]
+            continue
+        out.append(t)
+    return out
 
 
 def same_word(a: str, b: str) -> bool:

@@ -169,10 +169,13 @@ def test_an_amount_is_supported_however_its_scale_is_written(answer, text, span)
     assert sup is not None and sup.span == span and sup.score == 1.0
 
 
-def test_a_scale_never_matches_another_scale():
-    assert support_tokens("$3.25bn") == ["325", "bn"] and support_tokens("3.25 million") == ["325", "m"]
-    sup = find_support("3.25 million", _one_passage("Best Buy made a takeover offer of $3.25bn."))
-    assert sup is not None and sup.score < 1.0
+def test_an_amount_never_matches_another_amount():
+    assert support_tokens("$3.25bn") == support_tokens("3.25 billion") == ["325bn"]
+    assert support_tokens("five million fans") == ["5m", "fans"] and support_tokens("m") == ["m"]
+    # another scale, or another number of the same scale, is no support at all
+    for answer in ("3.25 million", "2.3bn", "4.25 billion"):
+        sup = find_support(answer, _one_passage("Best Buy made a takeover offer of $3.25bn."))
+        assert sup is None or sup.score == 0.0
 
 
 @pytest.mark.parametrize("text, answer, span", [
