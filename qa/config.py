@@ -65,7 +65,6 @@ class Settings:
     rerank_terms: float = 0.5  # share of question terms (names/numbers double) in the chunk,
     rerank_rrf: float = 0.2  # the normalised fused score,
     rerank_lexical: float = 0.3  # and the BM25 score relative to the best candidate's
-    rerank_article_names: bool = False  # a name's part in the chunk and the rest in its article count as the whole name (term_coverage)
     rerank_sentence: float = 1.0  # then the top `sentence_depth` add their best sentence's score
     sentence_depth: int = 5  # (cosine + rerank_terms x term coverage of that one sentence)
     sentence_dense: int = 2  # the dense stage's own top this many are rescored so too (a chunk only it ranks high)

@@ -45,35 +45,13 @@ def stem(t: str) -> str:
     return t
 
 
-def name_runs(question: str) -> list[list[str]]:
-    """The question's names of several words, lower case ("Sarah Champion" -> ["sarah", "champion"]):
-    runs of adjacent capitalised words not at the start (none in a question typed in capitals)."""
-    if not any(c.islower() for c in question):
-        return []
-    runs: list[list[str]] = [[]]
-    for i, w in enumerate(_WORD.findall(question)):
-        if i > 0 and w[:1].isupper() and w.isalpha() and w.lower() not in STOPWORDS:
-            runs[-1].append(w.lower())
-        elif runs[-1]:
-            runs.append([])
-    return [r for r in runs if len(r) > 1]
-
-
-def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | None = None, article: str = "") -> float:
+def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | None = None) -> float:
     """Share of the question's content terms found in text, names and numbers counting double.
-    `terms`: the question's key_terms, when the caller scores many texts against one question.
-    `article`: the whole article of `text`, where a story names a person in full once and by one
-    of the names after ("Ms Champion" after "Sarah Champion"): a name of the question counts whole
-    in a text holding its last word when its article holds the rest."""
+    `terms`: the question's key_terms, when the caller scores many texts against one question."""
     terms, strong = terms or key_terms(question)
     if not terms:
         return 0.0
     have = {stem(t) for t in content_terms(text)}
-    if article:
-        runs = [r for r in name_runs(question) if stem(r[-1]) in have]
-        if runs:
-            in_article = {stem(t) for t in content_terms(article)}
-            have |= {stem(w) for r in runs for w in r if stem(w) in in_article}
     total = got = 0.0
     for t in terms:
         w = STRONG_WEIGHT if t in strong else 1.0
@@ -84,17 +62,14 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
 
 
 def sentence_scores(
-    question: str, qvec: np.ndarray, texts: list[str], encode: Callable[[list[str]], np.ndarray], term_weight: float,
-    articles: list[str] | None = None,
+    question: str, qvec: np.ndarray, texts: list[str], encode: Callable[[list[str]], np.ndarray], term_weight: float
 ) -> np.ndarray:
     """How well each text (a sentence) answers the question: cosine to the question vector +
-    term_weight x question-term coverage (given `articles`, each text's article: term_coverage).
-    The texts are embedded in one batch."""
+    term_weight x question-term coverage. The texts are embedded in one batch."""
     if not texts:
         return np.zeros(0, dtype=np.float32)
     terms = key_terms(question)
-    articles = articles or [""] * len(texts)
-    return encode(texts) @ qvec + term_weight * np.array([term_coverage(question, t, terms, a) for t, a in zip(texts, articles)])
+    return encode(texts) @ qvec + term_weight * np.array([term_coverage(question, t, terms) for t in texts])
 
 
 class MemoEncoder:
@@ -137,18 +112,15 @@ class Retriever:
             )
         return hits
 
-    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], term_weight: float, encode,
-                        articles: dict[int, str]) -> dict[int, float]:
-        """Per chunk, its best sentence's score (never below 0, so a rescored chunk never drops);
-        `articles`: a chunk's article, where it was read (term_coverage)."""
+    def _best_sentences(self, question: str, qvec: np.ndarray, texts: dict[int, str], term_weight: float, encode) -> dict[int, float]:
+        """Per chunk, its best sentence's score (never below 0, so a rescored chunk never drops)."""
         owners, sents = [], []
         for c, text in texts.items():
             for a, b in split_sentences(text):
                 owners.append(c)
                 sents.append(text[a:b])
         best = dict.fromkeys(texts, 0.0)
-        in_article = [articles.get(c, "") for c in owners]
-        for c, x in zip(owners, sentence_scores(question, qvec, sents, encode, term_weight, in_article)):
+        for c, x in zip(owners, sentence_scores(question, qvec, sents, encode, term_weight)):
             best[c] = max(best[c], float(x))
         return best
 
@@ -199,12 +171,6 @@ class Retriever:
             max_rrf = max(fused[c] for c in cand)
             max_lex = max((scores["lexical"].get(c, 0.0) for c in cand), default=0.0) or 1.0
             rer = {}
-            articles: dict[str, str] = {}
-            if s.rerank_article_names and name_runs(question):  # each candidate article read once
-                for c in cand:
-                    if c in rows and rows[c].doc_id not in articles:
-                        d = self.store.document(rows[c].doc_id)
-                        articles[rows[c].doc_id] = d.text if d else ""
             for c in cand:
                 if c not in rows:
                     continue
@@ -213,7 +179,7 @@ class Retriever:
                 scores["dense"].setdefault(c, cos)
                 rer[c] = (
                     s.rerank_dense * cos
-                    + s.rerank_terms * term_coverage(question, text, article=articles.get(rows[c].doc_id, ""))
+                    + s.rerank_terms * term_coverage(question, text)
                     + s.rerank_rrf * fused[c] / max_rrf
                     + s.rerank_lexical * scores["lexical"].get(c, 0.0) / max_lex
                 )
@@ -225,8 +191,7 @@ class Retriever:
                 top = sorted(rer, key=lambda c: -rer[c])[: s.sentence_depth]
                 top += [c for c in out["dense"][: s.sentence_dense] if c in rer and c not in top]
                 if s.rerank_sentence:
-                    scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode,
-                                                              {c: articles.get(rows[c].doc_id, "") for c in top})
+                    scores["sentence"] = self._best_sentences(question, qvec, {c: rows[c].text for c in top}, s.rerank_terms, encode)
                 scores["model"] = self._model_scores(question, {c: rows[c] for c in top}, s)
                 for c in top:
                     rer[c] += s.rerank_sentence * scores["sentence"].get(c, 0.0) + s.rerank_model_weight * scores["model"].get(c, 0.0)
