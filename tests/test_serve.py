@@ -227,9 +227,11 @@ def test_bad_requests_get_400_with_the_message_and_a_password_is_needed(server):
 
 @pytest.mark.ray
 def test_a_burst_beyond_the_queue_gets_busy_replies_at_once(server):
-    """Two replicas answer one question each and about MAX_QUEUED wait: of a burst of 14, the rest
-    get 503 "busy" (with Retry-After) at once, the others their answers."""
-    burst = REPLICAS + MAX_QUEUED + 4
+    """Two replicas answer one question each and about MAX_QUEUED wait: of a burst of 22, the rest
+    get 503 "busy" (with Retry-After) at once, the others their answers. (The burst is well over
+    the 10 places: on a loaded machine the proxy hands requests on slowly enough for the first
+    answers to free a place or two: with a burst of 14, two of three runs there turned none away.)"""
+    burst = REPLICAS + MAX_QUEUED + 12
     q = "Which sculptor did Richard Wentworth work for?"  # a short answer
 
     def timed():
