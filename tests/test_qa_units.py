@@ -159,16 +159,6 @@ def test_number_words_support_digit_answers():
     assert sup is not None and sup.span == "twelve" and sup.score == 1.0
 
 
-@pytest.mark.parametrize("answer, text, span", [
-    ("3.25 billion", "Best Buy made a takeover offer of $3.25bn for the retailer.", "$3.25bn"),
-    ("$4.6 million", "The club paid £4.6m for the striker in 2003.", "£4.6m"),
-    ("4.6m", "The club paid 4.6 million pounds for the striker in 2003.", "4.6 million"),
-])
-def test_an_amount_is_supported_however_its_scale_is_written(answer, text, span):
-    sup = find_support(answer, _one_passage(text))
-    assert sup is not None and sup.span == span and sup.score == 1.0
-
-
 def test_an_amount_never_matches_another_amount():
     assert support_tokens("$3.25bn") == support_tokens("3.25 billion") == ["325bn"]
     assert support_tokens("five million fans") == ["5m", "fans"] and support_tokens("m") == ["m"]
@@ -191,6 +181,10 @@ def test_an_amount_never_matches_another_amount():
     ("The park covers 15 kilometres (9 miles) of the river.", "15 kilometres (9 miles)", "15 kilometres"),
     # joined and hyphenated spellings match exactly
     ("Huguenots brought glass-making to England.", "glassmaking", "glass-making"),
+    # an amount however its scale is written
+    ("Best Buy made a takeover offer of $3.25bn for the retailer.", "3.25 billion", "$3.25bn"),
+    ("The club paid £4.6m for the striker in 2003.", "$4.6 million", "£4.6m"),
+    ("The club paid 4.6 million pounds for the striker in 2003.", "4.6m", "4.6 million"),
 ])
 def test_answer_snaps_to_the_exact_span(text, answer, span):
     sup = find_support(answer, _one_passage(text))
