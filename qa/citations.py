@@ -48,10 +48,10 @@ def support_tokens(s: str) -> list[str]:
     out: list[str] = []
     for t in normalize(_SPLIT.sub(" ", s)).split():
         t = _NUMBER_WORDS.get(t, t)
-        scaled = _SCALED.fullmatch(t)
+        scaled = t[0].isdigit() and _SCALED.fullmatch(t)  # the regex only where it can match (find_support calls this for every window)
         if scaled:
             t = scaled.group(1) + _SCALES[scaled.group(2)]
-        elif t in _SCALES and out and out[-1].isdigit():
+        elif out and t in _SCALES and out[-1].isdigit():
             out[-1] += _SCALES[t]
             continue
         out.append(t)
