@@ -20,7 +20,7 @@ from .citations import best_sentences, find_support, ground_sentences, make_cita
 from .config import Settings
 from .evidence import Passage, reading_passages, select_evidence
 from .generator import make_generator
-from .history import FollowUp, follow_up_of, standalone_question
+from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever
@@ -52,8 +52,8 @@ def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, 
         read = spelt_as(read, fixes)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
-    return Reading(question=q, standalone=standalone_question(read, history, s), respelt=fixes,
-                   follow_up=follow_up_of(read, history, s))
+    follow_up = follow_up_of(read, history, s)
+    return Reading(question=q, standalone=rewritten(follow_up, s) if follow_up else read.strip(), respelt=fixes, follow_up=follow_up)
 
 
 class QA:

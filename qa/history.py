@@ -160,8 +160,13 @@ def standalone_question(question: str, history: list[tuple[str, str]] | None, s:
     s = s or Settings()
     q = question.strip()
     follow_up = follow_up_of(q, history, s)
-    if follow_up is None:
-        return q
+    return q if follow_up is None else rewritten(follow_up, s)
+
+
+def rewritten(follow_up: FollowUp, s: Settings) -> str:
+    """A follow-up as standalone_question rewrites it, from its FollowUp (for a caller that holds
+    one already)."""
+    q = follow_up.asked
     if s.follow_up_context not in CONTEXTS:
         raise ValueError(f"follow_up_context must be one of {', '.join(CONTEXTS)}, not {s.follow_up_context!r}")
     prev_q, prev_a = follow_up.question, follow_up.answer
