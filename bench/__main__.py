@@ -5,7 +5,8 @@ Sections (each can be skipped with --skip NAME):
            articles, against plain sentence-transformers `encode` (torch) over the same chunk texts in
            the same run, plus how closely the pipeline's embeddings agree with the plain ones, and
            the encoding rate while another process keeps one core busy (batches one request at a
-           time against side by side).
+           time against side by side), and where the encoder's time goes (its linear layers' and
+           attention's shares, the linear layers' int8 operations a second on one core).
   ray      the same news articles indexed serially and as a Ray Data pipeline on a local cluster of
            this machine's cores: chunks/s of each, their ratio, Ray's overhead and cluster start.
   writer   the single writer's ceiling: pre-embedded documents committed through add_embedded.
@@ -133,6 +134,29 @@ def bench_index(limit: int, report: dict, repeat: int = 1) -> None:
     variants = backend_variants(emb, got.texts, report)
     agreement(got, emb, ref, plain, variants, report)
     busy_core(emb, got.texts, report)
+    encoder_ops(emb, got.texts, report)
+
+
+def encoder_ops(emb, texts: list[str], report: dict, sample: int = 300) -> None:
+    """Where the converted encoder's time goes, one thread, over `sample` chunks: the share of its
+    linear layers (FullyConnected: int8 matmuls under openvino-int8) and of its attention (the fused
+    scaled-dot-product Subgraph), and the linear layers' rate in int8 operations a second (their
+    2 x (4h^2 + 2hf) a token a layer, from the model's config.json, over the padded tokens): how close
+    the encoder is to what the CPU can do."""
+    runner = getattr(emb, "_runner", None)
+    config = Path(emb.path) / "config.json"
+    if not hasattr(runner, "op_seconds") or not config.exists():
+        return
+    feeds = list(emb._feeds(texts[:sample]))
+    seconds = runner.op_seconds(iter(feeds))
+    total = sum(seconds.values())
+    linear = sum(v for k, v in seconds.items() if k.startswith("FullyConnected"))
+    cfg = json.loads(config.read_text())
+    h, f, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    tokens = sum(feed["input_ids"].size for _, feed in feeds)
+    report["encoder_linear_share"] = linear / total
+    report["encoder_attention_share"] = seconds.get("Subgraph", 0.0) / total
+    report["encoder_linear_gops_one_core"] = 2 * layers * (4 * h * h + 2 * h * f) * tokens / linear / 1e9
 
 
 def busy_core(emb, texts: list[str], report: dict) -> None:

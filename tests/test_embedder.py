@@ -113,6 +113,13 @@ def test_openvino_runs_many_batches_side_by_side_with_the_same_vectors(openvino_
     assert np.abs(openvino_int8.encode(texts, batch_size=3) - one_by_one).max() < 1e-5
 
 
+def test_openvino_tells_where_its_time_goes(openvino_int8, texts):
+    """`make bench`'s encoder profile: seconds per kind of operation, the int8 matmuls among them."""
+    seconds = openvino_int8._runner.op_seconds(openvino_int8._feeds(texts, batch_size=3))
+    linear = sum(v for k, v in seconds.items() if k.startswith("FullyConnected"))
+    assert linear > 0 and seconds.get("Subgraph", 0.0) >= 0 and sum(seconds.values()) > linear
+
+
 def test_calibration_text_has_short_and_chunk_length_inputs(embedder):
     """It calibrates OpenVINO's int8 scales and times the runtimes for "auto"."""
     counts = embedder.count_tokens_batch(calibration_texts())

@@ -97,6 +97,20 @@ class OpenVINOInt8Runtime(Runtime):
             self._queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         return self._queue
 
+    def op_seconds(self, feeds: Iterator[tuple[np.ndarray, dict]]) -> dict[str, float]:
+        """Seconds per kind of operation over the batches (OpenVINO's per-node counters), on a
+        one-thread copy of the model: where the encoder's time goes (`make bench`)."""
+        import openvino as ov
+
+        cfg = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 1, "PERF_COUNT": True}
+        request = ov.Core().compile_model(str(self._file), "CPU", cfg).create_infer_request()
+        seconds: dict[str, float] = {}
+        for _, feed in feeds:
+            request.infer(feed)
+            for node in request.profiling_info:
+                seconds[node.node_type] = seconds.get(node.node_type, 0.0) + node.real_time.total_seconds()
+        return seconds
+
     @staticmethod
     def export(st_model, folder: Path, feeds: Feeds) -> None:
         export_openvino(st_model, folder, feeds)
