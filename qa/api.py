@@ -204,6 +204,19 @@ class QA:
             support = find_support(turn.raw, turn.passages)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
+        if s.second_reader and support and (turn.trace.confidence or 0.0) < s.second_below:
+            self._second_opinion(turn)
+
+    def _second_opinion(self, turn: Turn) -> None:
+        """A second reader answers from the same passages (in its own prompt style): the trace keeps
+        its answer and how well the evidence supports it."""
+        s, t = turn.settings, time.time()
+        gen = make_generator(s.second_reader)
+        prompt = build_prompt("auto", turn.standalone, turn.passages, gen, "factoid")
+        raw = gen.complete(prompt, s.max_new_tokens, stop=("\n",), deadline=time.monotonic() + s.answer_seconds).strip()
+        support = find_support(raw, turn.passages) if raw else None
+        turn.trace.second, turn.trace.second_support = raw, round(support.score, 4) if support else 0.0
+        turn.trace.seconds["second"] = round(time.time() - t, 3)
 
     # ---- the answer ------------------------------------------------------------------------
     def _declined(self, turn: Turn, decline: Decline) -> Answer:
