@@ -72,6 +72,8 @@ class QA:
         self.store.embedder, self.store.vectors  # noqa: B018 - loaded on first use
         self.retriever.second_embedder(self.settings)
         make_generator(self.settings.generator)
+        if self.settings.second_reader:
+            make_generator(self.settings.second_reader)
 
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, question: str, **overrides) -> list[Hit]:
@@ -204,14 +206,18 @@ class QA:
             support = find_support(turn.raw, turn.passages)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
-        if s.second_reader and support and (turn.trace.confidence or 0.0) < s.second_below:
-            self._second_opinion(turn)
+        if s.second_reader and support and turn.follow_up is None and (turn.trace.confidence or 0.0) < s.second_below:
+            self._second_opinion(turn, gen)
 
-    def _second_opinion(self, turn: Turn) -> None:
+    def _second_opinion(self, turn: Turn, first) -> None:
         """A second reader answers from the same passages (in its own prompt style): the trace keeps
-        its answer and how well the evidence supports it."""
+        its answer (rules.ReadersDisagree compares them) and how well the evidence supports it. Not
+        for a follow-up: the first reader reads it after its conversation, the second only its
+        rewrite, so the two would not be reading the same question."""
         s, t = turn.settings, time.time()
         gen = make_generator(s.second_reader)
+        if gen is first:  # the reader itself: nothing to compare
+            return
         prompt = build_prompt("auto", turn.standalone, turn.passages, gen, "factoid")
         raw = gen.complete(prompt, s.max_new_tokens, stop=("\n",), deadline=time.monotonic() + s.answer_seconds).strip()
         support = find_support(raw, turn.passages) if raw else None

@@ -88,6 +88,24 @@ class Support:
     score: float  # token F1 of the model's answer against the span (1.0 = copied exactly)
 
 
+def agree(a: str, b: str) -> float:
+    """How far two answers say the same: the share of the shorter one's words (support_tokens:
+    "325bn" for "$3.25bn"; a word matches its prefix form, as in soft_f1) that the other has, so
+    an answer inside a longer one agrees with it ("13", "13 points behind"); 0.0 when either is empty."""
+    ta, tb = support_tokens(a), support_tokens(b)
+    if not ta or not tb:
+        return 0.0
+    if len(ta) > len(tb):
+        ta, tb = tb, ta
+    left, same = list(tb), 0
+    for t in ta:
+        i = next((i for i, g in enumerate(left) if same_word(t, g)), None)
+        if i is not None:
+            same += 1
+            del left[i]
+    return same / len(ta)
+
+
 # words for span windows: whitespace, dashes and slashes end a word, so a window can take "1862"
 # out of "(1862–90)" or "Kraków" out of "Kraków/Warsaw"
 _WORD = re.compile(r"[^\s\-–—/]+")

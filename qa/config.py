@@ -88,8 +88,9 @@ class Settings:
     check_names: bool = True  # decline when the evidence never mentions a name or number of the question
     check_numbers: bool = True  # decline a factoid answer when its passage, up to its sentence, never writes a number the question writes
     answer_type: bool = True  # decline a factoid answer without the type its question's form asks for (qa.answer_type: a year, a number, a date ...)
-    second_reader: str = ""  # a second reader ("gemma3-270m") reads the same passage for a factoid answer the first gives with low confidence ("": none)
-    second_below: float = 0.0  # asked when the first reader's mean log-probability is below this
+    second_reader: str = ""  # cautious answering: a second reader ("gemma3-270m") reads the passage again when the reader is unsure of a factoid answer, and answers that differ are declined ("": off; it declines more near-misses but loses right answers too: docs/decisions.md)
+    second_below: float = -0.4  # unsure: the reader's mean log-probability below this (news users: -0.35 to -0.5 decline the same near-misses)
+    second_agree: float = 0.5  # the two answers agree when this share of the shorter one's words is in the other ("13" and "13 points")
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
     explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second

@@ -14,7 +14,7 @@ from typing import Callable
 
 from .answer_type import TYPE_NAMES, wrong_type
 from .answerable import missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
-from .citations import Support
+from .citations import Support, agree
 from .config import Settings
 from .evidence import Passage
 from .history import FollowUp
@@ -171,8 +171,23 @@ class WrongType(Rule):
         return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
 
 
+class ReadersDisagree(Rule):
+    """A factoid answer the reader gives with little confidence, and that a second reader, reading
+    the same passage, does not give (Settings.second_reader): the passage does not say it plainly.
+    An unanswerable near-miss ("Who came out on top ...?" of a match not yet played) is read as
+    two different names; where the passage answers, the two readers mostly agree."""
+
+    name = "second"
+
+    def reason(self, turn):
+        second, best = turn.trace.second, turn.best
+        if second is None or best is None or agree(best.span, second) >= turn.settings.second_agree:
+            return None
+        return "the reader was unsure, and a second reader found another answer" + (f" ({second})" if second else "")
+
+
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
-VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType()]
+VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType(), ReadersDisagree()]
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,25 @@ def test_every_verify_rule_stands_alone_without_supports():
         turn = Turn(question="How many stores will close?", standalone="How many stores will close?",
                     settings=Settings(), articles=lambda ps: "", trace=Trace(kind=kind), raw="ten stores")
         assert [r.name for r in VERIFY if r.reason(turn)] == ["support"]
+
+
+# ---- the second reader's rule (another verify rule on the same kind of turn) -------------------
+def test_two_readers_that_disagree_decline_and_two_that_agree_answer():
+    turn = _turn("Who came out on top in the quarter-final?", "Sania Mirza")
+    assert first_decline(VERIFY, turn) is None  # no second reader asked: nothing to compare
+    turn.trace.second = "Jelena Jankovic"
+    d = first_decline(VERIFY, turn)
+    assert d is not None and d.rule == "second" and "Jelena Jankovic" in d.reason
+    turn.trace.second = "Mirza"  # part of the same name: they agree
+    assert first_decline(VERIFY, turn) is None
+    turn.trace.second = ""  # the second reader found nothing to say
+    assert first_decline(VERIFY, turn).rule == "second"
+
+
+def test_answers_agree_by_their_words_however_an_amount_is_written():
+    from qa.citations import agree
+
+    assert agree("$3.25bn", "3.25 billion dollars") == 1.0
+    assert agree("13", "13 points behind Real Madrid") == 1.0  # one inside the other
+    assert agree("Sania Mirza", "Mirza") == 1.0 and agree("two front teeth", "his teeth") == 0.5
+    assert agree("1,200", "2,850") == 0.0 and agree("", "2,850") == 0.0 and agree("Travis", "Snow Patrol") == 0.0
