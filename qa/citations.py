@@ -63,17 +63,20 @@ def same_word(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= SAME_WORD_PREFIX and (a.startswith(b) or b.startswith(a)))
 
 
-def soft_f1(pred: list[str], gold: list[str]) -> float:
-    if not pred or not gold:
-        return 0.0
-    left = list(gold)
-    same = 0
+def _shared(pred: list[str], gold: list[str]) -> int:
+    """Words of pred matched one to one by words of gold (same_word)."""
+    left, same = list(gold), 0
     for t in pred:
         for i, g in enumerate(left):
             if same_word(t, g):
                 same += 1
                 del left[i]
                 break
+    return same
+
+
+def soft_f1(pred: list[str], gold: list[str]) -> float:
+    same = _shared(pred, gold) if pred and gold else 0
     if same == 0:
         return 0.0
     prec, rec = same / len(pred), same / len(gold)
@@ -92,18 +95,8 @@ def agree(a: str, b: str) -> float:
     """How far two answers say the same: the share of the shorter one's words (support_tokens:
     "325bn" for "$3.25bn"; a word matches its prefix form, as in soft_f1) that the other has, so
     an answer inside a longer one agrees with it ("13", "13 points behind"); 0.0 when either is empty."""
-    ta, tb = support_tokens(a), support_tokens(b)
-    if not ta or not tb:
-        return 0.0
-    if len(ta) > len(tb):
-        ta, tb = tb, ta
-    left, same = list(tb), 0
-    for t in ta:
-        i = next((i for i, g in enumerate(left) if same_word(t, g)), None)
-        if i is not None:
-            same += 1
-            del left[i]
-    return same / len(ta)
+    short, long = sorted((support_tokens(a), support_tokens(b)), key=len)
+    return _shared(short, long) / len(short) if short else 0.0
 
 
 # words for span windows: whitespace, dashes and slashes end a word, so a window can take "1862"
