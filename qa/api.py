@@ -222,6 +222,8 @@ class QA:
         raw = gen.complete(prompt, s.max_new_tokens, stop=("\n",), deadline=time.monotonic() + s.answer_seconds).strip()
         support = find_support(raw, turn.passages) if raw else None
         turn.trace.second, turn.trace.second_support = raw, round(support.score, 4) if support else 0.0
+        lps = gen.last.logprobs or [0.0]
+        turn.trace.second_confidence = round(sum(lps) / len(lps), 4)
         turn.trace.seconds["second"] = round(time.time() - t, 3)
 
     # ---- the answer ------------------------------------------------------------------------

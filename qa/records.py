@@ -57,6 +57,7 @@ class Trace:
     support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)
     second: str | None = None  # the second reader's answer from the same passage (None: not asked)
     second_support: float | None = None  # its match to its best evidence span
+    second_confidence: float | None = None  # its mean log-probability
     dropped: list[str] = field(default_factory=list)  # explanation sentences no evidence supports
     respelt: dict[str, str] = field(default_factory=dict)  # question words read as the articles spell them: {"Ericson": "Ericsson"}
     declined_by: str = ""  # the rule that declined ("" when answered)

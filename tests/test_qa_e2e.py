@@ -124,6 +124,7 @@ def test_a_second_reader_reads_the_passage_again_and_agrees(qa):
     ans = qa.ask("How big is the one-off charge ABN Amro expects from the job cuts?", second_reader="gemma3-270m", second_below=1.0)
     assert not ans.declined, ans.trace
     assert ans.trace.second and "790m" in ans.trace.second and ans.trace.seconds["second"] > 0
+    assert ans.trace.second_support >= 0.5 and ans.trace.second_confidence < 0
     question = "Which coach does 800m runner James McIlroy credit?"
     first = qa.ask(question)
     follow = qa.ask("And where are the championships held?", history=[(question, first.text)], second_reader="gemma3-270m", second_below=1.0)
