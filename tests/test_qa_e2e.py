@@ -119,8 +119,8 @@ def test_declines_off_topic_question_without_guessing(qa):
 
 
 def test_a_second_reader_reads_the_passage_again_and_agrees(qa):
-    """Cautious answering, asked whatever the reader's confidence (second_below=1.0): Gemma reads the same passage and
-    gives the same charge, so the answer stands; a follow-up is not read twice."""
+    """Cautious answering, asked whatever the reader's confidence (second_below=1.0): Gemma reads
+    the same passage and gives the same charge, so the answer stands; a follow-up is not read twice."""
     ans = qa.ask("How big is the one-off charge ABN Amro expects from the job cuts?", second_reader="gemma3-270m", second_below=1.0)
     assert not ans.declined, ans.trace
     assert ans.trace.second and "790m" in ans.trace.second and ans.trace.seconds["second"] > 0
