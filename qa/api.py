@@ -167,9 +167,8 @@ class QA:
             turn.raw += delta
             yield delta
         stats = gen.last
-        lps = stats.logprobs or [0.0]
         turn.trace.raw = turn.raw.strip()
-        turn.trace.confidence = round(sum(lps) / len(lps), 4)
+        turn.trace.confidence = stats.mean_logprob
         if chat:
             turn.trace.p_unanswerable = round(p_starts_with(stats.first_top, UNANSWERABLE), 4)
         turn.trace.seconds["read"] = round(turn.trace.seconds.get("read", 0.0) + time.time() - t, 3)
@@ -222,8 +221,7 @@ class QA:
         raw = gen.complete(prompt, s.max_new_tokens, stop=("\n",), deadline=time.monotonic() + s.answer_seconds).strip()
         support = find_support(raw, turn.passages) if raw else None
         turn.trace.second, turn.trace.second_support = raw, round(support.score, 4) if support else 0.0
-        lps = gen.last.logprobs or [0.0]
-        turn.trace.second_confidence = round(sum(lps) / len(lps), 4)
+        turn.trace.second_confidence = gen.last.mean_logprob
         turn.trace.seconds["second"] = round(time.time() - t, 3)
 
     # ---- the answer ------------------------------------------------------------------------

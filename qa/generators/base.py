@@ -41,6 +41,11 @@ class GenerationStats:
     truncated: bool = False  # the prompt was longer than the context allows and lost its beginning
     text: str = ""  # the text yielded
 
+    @property
+    def mean_logprob(self) -> float:
+        """The mean log-probability of the tokens chosen (0.0 when none were): the reader's confidence."""
+        return round(sum(self.logprobs) / len(self.logprobs), 4) if self.logprobs else 0.0
+
 
 def max_context() -> int:
     """The most context a reader is given ($QA_MAX_CONTEXT, qa.config.Env)."""
