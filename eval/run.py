@@ -18,8 +18,8 @@ docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from AN
 - citations: precision = share of citations on answerable, non-declined answers whose passage is a
   hit (as for retrieval); coverage = share of non-declined answers with >= 1 citation.
 - follow-ups: a question with a "history" is asked with it (qa.ask(question, history)). Retrieval
-  is scored on the question QA.ask retrieves with (`QA.standalone`: a follow-up rewritten from its
-  history, a question in capitals read in lower case).
+  is scored as QA.ask retrieves (`QA.read`: a follow-up rewritten from its history, its own words
+  choosing the chunk within the story; a question in capitals read in lower case).
 - latency_s: wall time of qa.ask, after one uncounted warm-up ask.
 - by_type / by_phrasing: the figures above per "type" / "phrasing" value ({} when no question has one):
   n, n_answerable, recall@1, recall@5, exact_match, f1, contains, declined (share of all its questions).
@@ -162,9 +162,9 @@ class Scores:
         o = M.Outcome(type=q.type, phrasing=q.phrasing, answerable=q.answerable, explain=q.explain)
         row = question_row(q)
         history = [list(t) for t in q.history] or None
-        asked = qa.standalone(q.question, history)  # what ask retrieves with (a follow-up rewritten, capitals read in lower case)
+        asked = qa.read(q.question, history)  # as ask reads it (a follow-up rewritten, capitals read in lower case)
         if q.history:
-            row["standalone_question"] = asked
+            row["standalone_question"] = asked.standalone
         row["retrieval_rank"] = self.stages.add(q, qa.retrieve_stages(asked, depth=depth), depth)
         if not retrieval_only:
             t0 = time.perf_counter()

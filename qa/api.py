@@ -23,7 +23,7 @@ from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import MemoEncoder, Retriever
+from .retriever import MemoEncoder, Retriever, within_story
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
@@ -40,6 +40,11 @@ class Reading:
     standalone: str  # read with the articles' spelling and capitals, a follow-up rewritten from its history
     respelt: dict[str, str]  # the words read otherwise than typed: {"Ericson": "Ericsson"}
     follow_up: FollowUp | None  # a follow-up as read, with the turn it leans on (None for any other question)
+
+    @property
+    def focus(self) -> str | None:
+        """What chooses the chunk within the story retrieval finds: a follow-up as asked."""
+        return self.follow_up.asked if self.follow_up else None
 
 
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> Reading:
@@ -79,8 +84,13 @@ class QA:
     def retrieve(self, question: str, **overrides) -> list[Hit]:
         return self.retriever.retrieve(question, self.settings.with_(**overrides))
 
-    def retrieve_stages(self, question: str, depth: int = 10, **overrides) -> dict[str, list[Hit]]:
-        return self.retriever.stages(question, self.settings.with_(**overrides), depth=depth)
+    def retrieve_stages(self, question: str | Reading, depth: int = 10, **overrides) -> dict[str, list[Hit]]:
+        """The ranked hits of every stage for a question as given, or for a Reading (`read`) as
+        `ask` retrieves it: a follow-up's own words choosing the chunk within its story."""
+        s = self.settings.with_(**overrides)
+        if isinstance(question, Reading):
+            return self.retriever.stages(question.standalone, s, depth=depth, focus=question.focus)
+        return self.retriever.stages(question, s, depth=depth)
 
     # ---- answering -------------------------------------------------------------------------
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Answer:
@@ -91,10 +101,15 @@ class QA:
         assert answer is not None
         return answer
 
+    def read(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Reading:
+        """The question as `ask` reads it (checked, spelt as the articles spell it, a follow-up
+        rewritten from its history, bounded as `ask` bounds it). BadQuestion as `ask` raises it."""
+        return _checked(question, history, self.settings.with_(**overrides), self.store)
+
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
-        """The question `ask` retrieves and reads with: a follow-up rewritten from its history (bounded
-        as `ask` bounds it), any other question as it is. BadQuestion as `ask` raises it."""
-        return _checked(question, history, self.settings.with_(**overrides), self.store).standalone
+        """The question `ask` retrieves and reads with: a follow-up rewritten from its history, any
+        other question as it is."""
+        return self.read(question, history, **overrides).standalone
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Iterator[str | Answer]:
         """Yield text deltas as the model generates, then the final, grounded Answer."""
@@ -126,6 +141,10 @@ class QA:
     def _retrieve(self, turn: Turn) -> None:
         t = time.time()
         turn.hits = self.retriever.retrieve(turn.standalone, turn.settings, encode=turn.encode)
+        if turn.follow_up and turn.hits:
+            first = turn.hits[0]
+            turn.hits = within_story(turn.hits, turn.follow_up.asked, turn.settings.follow_up_focus)
+            turn.moved_from = None if turn.hits[0] is first else first
         # relevance of the best passage: the reranker's score (cosine, question-term coverage,
         # fusion and BM25, plus the best sentence's score for the top few), or the cosine
         # similarity when reranking is off

@@ -109,6 +109,7 @@ class Settings:
     follow_up_words: int = 3  # a question of at most this many words leans on the previous turn (as pronouns and "and ..." do)
     follow_up_chars: int = 200  # the follow-up rewrite reads at most this much of the previous question and of its answer
     reader_history: bool = True  # a follow-up's reader sees it as asked, after the previous question and its answer (news follow-ups: F1 0.448 -> 0.488, declined unanswerable 0.600 -> 0.700)
+    follow_up_focus: int = 3  # a follow-up's own words choose which of this many top chunks of the best one's article is read (its rewrite finds the story, not the paragraph); 0: off
     follow_up_context: str = "subject"  # what a follow-up gets of the previous turn (qa.history): measured best on eval/questions/news_followups.jsonl
     filters: Filters = field(default_factory=Filters)
 

@@ -61,6 +61,19 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     return got / total
 
 
+def within_story(hits: list[Hit], asked: str, depth: int) -> list[Hit]:
+    """A follow-up's hits with the chunk its own words point to first. Its rewrite finds the story
+    (the bracket holds the previous turn's subject) but ranks first the chunk that answered that
+    turn; of the top `depth` hits from the best hit's article, the one that covers most of the
+    follow-up as asked ("How fast can it move?": "fast", "move") comes first, ties keeping their order."""
+    if depth < 2 or len(hits) < 2:
+        return hits
+    terms = key_terms(asked)
+    story = [h for h in hits[:depth] if h.doc_id == hits[0].doc_id]
+    best = max(story, key=lambda h: term_coverage(asked, h.text, terms))  # the first of equals
+    return hits if best is hits[0] else [best, *(h for h in hits if h is not best)]
+
+
 def sentence_scores(
     question: str, qvec: np.ndarray, texts: list[str], encode: Callable[[list[str]], np.ndarray], term_weight: float
 ) -> np.ndarray:
@@ -141,9 +154,10 @@ class Retriever:
         vecs = model.encode([question] + [self.store.chunker.embed_text_of(rows[c].title, rows[c].text) for c in ids])
         return {c: float(v @ vecs[0]) for c, v in zip(ids, vecs[1:])}
 
-    def stages(self, question: str, s: Settings, depth: int | None = None, encode=None) -> dict[str, list[Hit]]:
+    def stages(self, question: str, s: Settings, depth: int | None = None, encode=None, focus: str | None = None) -> dict[str, list[Hit]]:
         """Ranked hit lists of every stage: dense, lexical, fused, reranked. encode: the embedder's
-        encode (default), or a MemoEncoder the later stages of the same question share."""
+        encode (default), or a MemoEncoder the later stages of the same question share. focus: a
+        follow-up as asked, whose own words choose the final stage's first chunk (within_story)."""
         encode = encode or self.store.embedder.encode
         qvec = encode([question])[0]
         dense = self.store.search_dense(qvec, s.dense_depth, s.filters)  # filtered: the store searches 10x deeper
@@ -198,7 +212,11 @@ class Retriever:
             scores["rerank"] = rer
             out["reranked"] = sorted(rer, key=lambda c: -rer[c])
         keys = {"dense": "dense", "lexical": "lexical", "fused": "fused", "reranked": "rerank"}
-        return {name: self._hits(ids[:n], rows, scores, keys[name]) for name, ids in out.items()}
+        hits = {name: self._hits(ids[:n], rows, scores, keys[name]) for name, ids in out.items()}
+        if focus:
+            final = "reranked" if "reranked" in hits else "fused"
+            hits[final] = within_story(hits[final], focus, s.follow_up_focus)
+        return hits
 
     def retrieve(self, question: str, s: Settings, encode=None) -> list[Hit]:
         st = self.stages(question, s, depth=s.k, encode=encode)

@@ -37,6 +37,7 @@ class Turn:
     raw: str = ""  # the model's answer
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
     follow_up: FollowUp | None = None  # a follow-up as asked, with its previous turn: the reader reads them (reader_history)
+    moved_from: Hit | None = None  # a follow-up read from another chunk of its story (within_story): the one its rewrite ranked first
     settles: bool = False  # a yes/no question: the evidence sentences that best answer it are the answer, the reply only says whether there is one (yes_no_best)
 
     @property
@@ -72,7 +73,10 @@ class NoEvidence(Rule):
 
 
 class MissingNames(Rule):
-    """A question that names something the passages never mention is not answered by them."""
+    """A question that names something the passages never mention is not answered by them. A
+    follow-up read from another chunk of its story than its rewrite found first (within_story):
+    its own names must be in the passages, the names of the turn it leans on (the rewrite's
+    bracket) in them or in that first chunk, which tied the story to the conversation."""
 
     name, stage = "names", "gate"
 
@@ -80,7 +84,13 @@ class MissingNames(Rule):
         if not turn.settings.check_names:
             return None
         text = " ".join(f"{p.hit.title} {p.text}" for p in turn.passages)
-        turn.trace.missing = missing_names(turn.standalone, text, lambda: turn.articles(turn.passages))
+        articles = lambda: turn.articles(turn.passages)  # noqa: E731 - read only when a name needs them
+        if turn.moved_from is None:
+            turn.trace.missing = missing_names(turn.standalone, text, articles)
+        else:
+            own = missing_names(turn.follow_up.asked, text, articles)
+            story = f"{text} {turn.moved_from.title} {turn.moved_from.text}"
+            turn.trace.missing = own + [m for m in missing_names(turn.standalone, story, articles) if m not in own]
         if turn.trace.missing:
             return "the passage found never mentions " + ", ".join(turn.trace.missing)
         return None

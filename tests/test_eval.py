@@ -427,7 +427,7 @@ class FakeQA:
             q["u1"]: DECLINED,
         }
 
-    def standalone(self, question: str, history=None) -> str:
+    def read(self, question: str, history=None):
         return question  # no follow-ups here
 
     def retrieve_stages(self, question: str, depth: int = 10) -> dict:

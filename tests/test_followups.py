@@ -138,7 +138,7 @@ SINGLE = {"id": "s1", "question": "Who won Sound of 2004?", "answers": ["Keane"]
 class RecordingQA:
     """A fake QA (no models) that records what it was asked to retrieve and answer."""
 
-    standalone = QA.standalone  # the real rewrite: it reads only self.settings and the store's word_cases
+    read = QA.read  # the real reading and rewrite: it reads only self.settings and the store's word_cases
 
     def __init__(self, path: Path):
         from types import SimpleNamespace
@@ -151,7 +151,7 @@ class RecordingQA:
     def retrieve_stages(self, question: str, depth: int = 10) -> dict:
         from types import SimpleNamespace
 
-        self.retrieved.append(question)
+        self.retrieved.append((question.standalone, question.focus))
         hs = [SimpleNamespace(doc_id="a.txt", text="Bloc Party came second; Keane won Sound of 2004.")]
         return {"dense": hs, "lexical": hs, "fused": hs, "reranked": hs}
 
@@ -174,7 +174,8 @@ def test_eval_retrieves_the_rewritten_follow_up_and_asks_with_its_history(tmp_pa
     rep = run_eval(tmp_path, f, qa=qa, retrieval_only=False, show_progress=False)
     rewritten = standalone_question("Who came second?", [("Which act topped the poll?", "The Bravery [1].")])
     assert rewritten == "Who came second? (Which act topped the poll? Bravery)"  # no pronoun: the whole question
-    assert qa.retrieved == [rewritten, "Who won Sound of 2004?"]
+    # the follow-up's own words choose the chunk within the story its rewrite finds
+    assert qa.retrieved == [(rewritten, "Who came second?"), ("Who won Sound of 2004?", None)]
     # after the uncounted warm-up: the follow-up with its history, the single-turn question alone (as before)
     assert qa.asked[1:] == [("Who came second?", [["Which act topped the poll?", "The Bravery [1]."]]), ("Who won Sound of 2004?",)]
     rows = {r["id"]: r for r in rep["per_question"]}
@@ -290,3 +291,92 @@ def test_the_default_reader_gets_the_follow_up_as_asked_and_the_rules_the_rewrit
     assert f"Earlier question: {REVIEW_Q}\nIts answer: Key documents" in prompts[True]
     assert "Question: Who ordered it?\n" in prompts[True] and rewritten not in prompts[True]
     assert f"Question: {rewritten}\n" in prompts[False] and "Earlier question" not in prompts[False]
+
+
+# ---- a follow-up's own words choose the chunk within the story ---------------------------------
+def _hit(i: int, doc: str, text: str):
+    from qa.records import Hit
+
+    return Hit(chunk_id=i, doc_id=doc, title="", text=text, start=0, end=len(text), score=1.0 - i / 10)
+
+
+def test_within_story_puts_first_the_chunk_of_the_same_article_that_holds_the_follow_ups_words():
+    from qa.retriever import within_story
+
+    named = _hit(0, "robot.txt", "Hitachi has unveiled its first humanoid robot, called Emiew.")
+    speed = _hit(1, "robot.txt", "Emiew can move at up to 6km/h, as fast as people walk.")
+    other = _hit(2, "car.txt", "The fast car can move at 200km/h.")
+    assert within_story([named, speed, other], "How fast can it move?", 3) == [speed, named, other]
+    # a chunk of another article never moves up, however well it covers the follow-up
+    assert within_story([named, other, speed], "How fast can it move?", 2) == [named, other, speed]
+    assert within_story([named, other, speed], "How fast can it move?", 3) == [speed, named, other]
+    # equal coverage keeps the order retrieval gave; depth below 2 (off) changes nothing
+    assert within_story([named, speed], "Who made it?", 3) == [named, speed]
+    assert within_story([named, speed, other], "How fast can it move?", 1) == [named, speed, other]
+    assert within_story([named, speed, other], "How fast can it move?", 0) == [named, speed, other]
+
+
+def test_a_follow_up_is_read_from_the_chunk_its_own_words_point_to(tmp_path, fast_embedder):
+    """Through the store: the rewrite ("How fast can it move? (Hitachi ... Emiew)") ranks first the
+    chunk that names the robot; the follow-up as asked picks the same article's chunk about its
+    speed, in the stages eval scores and in what ask reads (QA.retrieve with the Reading)."""
+    from index import Document, IndexStore
+
+    intro = ("Hitachi has unveiled its first humanoid robot, called Emiew, to work alongside people in offices. "
+             "The humanoid robot Emiew was shown to reporters in Tokyo on Friday. Hitachi says Emiew will greet visitors. ")
+    speed = ("Its designers gave it wheels, not legs, so that it keeps pace with people. It can move as fast as 6km/h, "
+             "the speed of a brisk walk. Users would be frustrated by a slower machine, the designers say.")
+    store = IndexStore(tmp_path / "ix", embedder=fast_embedder, chunk_tokens=50, overlap=0)
+    store.add_documents([Document("tech/robot.txt", "Hitachi robot", intro + speed)])
+    qa = QA(store=store)
+    history = [("What is Hitachi's first humanoid robot called?", "Emiew [1].")]
+    reading = qa.read("How fast can it move?", history)
+    assert reading.focus == "How fast can it move?" and reading.standalone.startswith("How fast can it move? (")
+    plain = qa.retrieve_stages(reading.standalone)["reranked"]
+    focused = qa.retrieve_stages(reading)["reranked"]
+    assert "6km/h" not in plain[0].text and "6km/h" in focused[0].text
+    assert {h.chunk_id for h in plain} == {h.chunk_id for h in focused}
+    assert qa.retrieve_stages(reading, follow_up_focus=0)["reranked"] == plain
+    # ask's own retrieve stage reads the same chunk first, and keeps the one the rewrite found first
+    from qa.rules import Turn
+
+    turn = Turn(question=reading.question, standalone=reading.standalone, settings=qa.settings,
+                articles=lambda passages: "", follow_up=reading.follow_up)
+    qa._retrieve(turn)
+    assert turn.hits[0].chunk_id == focused[0].chunk_id and turn.moved_from.chunk_id == plain[0].chunk_id
+    single = Turn(question="How fast can Emiew move?", standalone="How fast can Emiew move?", settings=qa.settings,
+                  articles=lambda passages: "")
+    qa._retrieve(single)
+    assert single.moved_from is None
+    # a single-turn question is read with no focus
+    assert qa.read("How fast can Emiew move?").focus is None
+
+
+def test_a_follow_up_read_from_another_chunk_of_its_story_keeps_the_names_of_its_previous_turn():
+    """Read from the story's paragraph about the vote's timetable (the follow-up's own words chose it),
+    "By when does the government want it to become law? (MPs 272-219)" is not declined for the vote's
+    figures, which the chunk the rewrite found first holds; a name the follow-up itself gives must be
+    in the passage read, and a follow-up read from the rewrite's own first chunk is checked as before."""
+    from qa.evidence import Passage, hit_sentences
+    from qa.history import follow_up_of
+    from qa.rules import MissingNames, Turn
+
+    vote = _hit(0, "politics/terror.txt", "MPs backed the Prevention of Terrorism Bill by 272-219 on Monday. Lord Carlile spoke.")
+    timetable = _hit(1, "politics/terror.txt", "The government wants the bill to become law by 14 March, when the current powers lapse.")
+    passage = Passage(number=1, hit=timetable, sentences=hit_sentences(timetable))
+    hist = [("By how many votes did MPs back the Prevention of Terrorism Bill?", "272-219 [1]")]
+
+    def turn(asked: str, moved_from):
+        return Turn(question=asked, standalone=standalone_question(asked, hist), settings=Settings(),
+                    articles=lambda passages: vote.text + " " + timetable.text, hits=[timetable, vote],
+                    passages=[passage], follow_up=follow_up_of(asked, hist), moved_from=moved_from)
+
+    rule = MissingNames()
+    t = turn("By when does the government want it to become law?", moved_from=vote)
+    assert "272-219" in t.standalone and rule.reason(t) is None and t.trace.missing == []
+    # read from the chunk the rewrite found first: its names must be in it, as for any question
+    t = turn("By when does the government want it to become law?", moved_from=None)
+    assert rule.reason(t) and t.trace.missing == ["272", "219"]
+    # the follow-up's own name, in the first chunk but not in the passage read: declined
+    t = turn("And when will Lord Carlile review it?", moved_from=vote)
+    assert rule.reason(t) and t.trace.missing == ["Carlile"]
