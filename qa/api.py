@@ -198,7 +198,7 @@ class QA:
         s = turn.settings
         if turn.trace.kind == "explain":
             def best(n: int, exclude: list | None = None) -> list:  # the evidence sentences that best answer the question
-                return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude)
+                return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude, s.left_weight)
 
             if turn.settles:
                 turn.supports = best(s.explain_sentences)

@@ -97,6 +97,7 @@ class Settings:
     gist_best: bool = True  # a question after a story's gist whose reply grounds nothing (it restates the question) gets the evidence sentences that best answer it
     yes_no_best: bool = True  # a yes/no question ("Did X win?") gets the evidence sentences that best answer it, not the reader's reply (a restatement, its yes or no often wrong)
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
+    left_weight: float = 1.0  # an evidence sentence chosen after another gains this x its coverage of the question's terms the other leaves out: it answers what the first leaves open (news yes/no contains 0.559 -> 0.647)
     max_question_chars: int = 2000  # a longer question is refused before any work: every step's cost grows with it
     max_question_tokens: int = 512  # so is one longer in the reader's tokens (digits, rare scripts): the evidence needs the room
     max_history_turns: int = 20  # only the last turns of a chat are kept (a follow-up leans on the latest one)

@@ -61,6 +61,15 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     return got / total
 
 
+def left_coverage(question: str, said: list[str], text: str, terms: tuple[set[str], set[str]] | None = None) -> float:
+    """term_coverage of text over the question's terms that none of the texts in `said` holds (0.0
+    when they hold every one): what a further sentence adds to the ones already chosen."""
+    every, strong = terms or key_terms(question)
+    have = {stem(t) for x in said for t in content_terms(x)}
+    left = {t for t in every if stem(t) not in have}
+    return term_coverage(question, text, (left, strong & left))
+
+
 def within_story(hits: list[Hit], asked: str, depth: int) -> list[Hit]:
     """A follow-up's hits with the chunk its own words point to first. Its rewrite finds the story
     (the bracket holds the previous turn's subject) but ranks first the chunk that answered that

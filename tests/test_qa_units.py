@@ -675,3 +675,33 @@ def test_the_names_check_declines_a_lower_case_question_as_it_declines_it_typed_
         d = gate(q)
         assert d is not None and d.rule == "names" and "Porto" in d.reason
     assert gate("who did middlesbrough beat in the uefa cup?") is None
+
+
+def test_a_second_sentence_answers_what_the_first_leaves_open():
+    """best_sentences with left_weight: after the sentence that names the scheme, the one that says
+    whether the boss got a bonus, not another about the scheme. Every sentence embeds alike here,
+    so the scores are the question-term coverage alone."""
+    from qa.citations import best_sentences
+    from qa.retriever import left_coverage
+
+    text = ("A failed government scheme to offer university courses online was branded a waste. "
+            "The e-University scheme failed and was scrapped last year. "
+            "Chief executive John Beaumont was paid a bonus of £44,914.")
+    hit = Hit(chunk_id=1, doc_id="d", title="e-University", text=text, start=0, end=len(text), score=1.0)
+    passages = [Passage(number=1, hit=hit, sentences=hit_sentences(hit))]
+    alike = lambda texts: np.ones((len(texts), 4), dtype=np.float32) / 2  # noqa: E731 - cosine 1.0 for every pair
+    q = "Was the boss of the failed online university scheme given a bonus?"
+    first, scrapped, bonus = (x.text for x in passages[0].sentences)
+    assert left_coverage(q, [first], bonus) > 0 and left_coverage(q, [first], scrapped) == 0.0
+    assert left_coverage(q, [first, bonus], "The boss was given a car.") > 0  # "boss", "given": left by both
+    assert left_coverage(q, [first], "") == 0.0
+
+    def chosen(n, exclude=None, left_weight=0.0):
+        return [s.sentence.text for s in best_sentences(q, passages, alike, 0.5, n, exclude, left_weight)]
+
+    assert chosen(2) == [first, scrapped]  # by coverage alone the second restates the first
+    assert chosen(2, left_weight=1.0) == [first, bonus]
+    assert chosen(1, left_weight=1.0) == [first]  # the first is chosen as before
+    # a sentence already given (the reader's, for an explanation) counts as said
+    assert chosen(1, [passages[0].sentences[0]], left_weight=1.0) == [bonus]
+    assert chosen(1, [passages[0].sentences[0]]) == [scrapped]
