@@ -51,9 +51,9 @@ eval: install
 	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
 
-# the news users questions as people also type them (--typed): lower case, capitals, "Can you tell me ...", a typo
+# the news users questions as people also type them (--typed): lower case, capitals, "Can you tell me ...", a typo, "Hi, ... Thanks!"
 eval-typed: install
-	for how in lower capitals request typos; do \
+	for how in lower capitals request typos chatty; do \
 	  $(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_users.jsonl --typed $$how --out eval/reports/variants/qwen-typed-$$how-news-users.json || exit 1; \
 	done
 

@@ -1,5 +1,5 @@
 """python -m eval --corpus PATH --questions FILE --out REPORT.json [--k K] [--limit N] [--index-dir DIR]
-                  [--retrieval-only] [--generator NAME] [--typed lower|capitals|request|typos] [--quiet]
+                  [--retrieval-only] [--generator NAME] [--typed lower|capitals|request|typos|chatty] [--quiet]
 
 Per-question-set tables for docs: python -m eval.table eval/reports/*.json > docs/eval.md
 
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--generator", default=None, help="generator name (Settings.generator)")
     ap.add_argument("--typed", choices=sorted(TYPINGS), default=None,
                     help="ask every question typed so instead (lower case, capitals, wrapped in 'Can you tell me ...', "
-                         "one typo in its longest name)")
+                         "one typo in its longest name, chatty: 'Hi, ...', '... Thanks!')")
     ap.add_argument("--quiet", action="store_true", help="no progress line")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override any qa.Settings field, e.g. --set evidence=sentences --set read_passages=2 (repeatable)")

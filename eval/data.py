@@ -164,6 +164,22 @@ def misspelt(question: str) -> str:
     return question[: m.start()] + typo + question[m.end() :]
 
 
+# what people write around a question: a greeting or a word to the listener before it, a sentence
+# of their own before it, thanks after it
+CHATTY = (("Hi, ", ""), ("Hello! ", ""), ("Quick question: ", ""), ("", " Thanks!"),
+          ("I saw something about this in the news. ", ""), ("Hey there. ", " Thank you."))
+_QUESTION_WORD = re.compile(r"(?:who|whom|whose|what|which|when|where|why|how|did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b")
+
+
+def chatty(question: str) -> str:
+    """The question as typed in a chat: with one of CHATTY around it, chosen by a hash of the
+    question; after a comma its question word in lower case ("Hi, who bought Instagram?"). Deterministic."""
+    before, after = CHATTY[zlib.crc32(question.encode()) % len(CHATTY)]
+    if before.endswith(", ") and _QUESTION_WORD.match(question.lower()):
+        question = question[:1].lower() + question[1:]
+    return before + question + after
+
+
 # how people also type a question (`python -m eval --typed HOW`): the same answers and documents, so a
 # report on the retyped set reads against the set's own report
 TYPINGS = {
@@ -171,6 +187,7 @@ TYPINGS = {
     "capitals": str.upper,
     "request": lambda t: "Can you tell me " + t[:1].lower() + t[1:],
     "typos": misspelt,
+    "chatty": chatty,
 }
 
 

@@ -26,7 +26,58 @@ REQUEST = (
 OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
 # a question may open so, then a request and a preposition ("By how much ...")
 _OPEN = OPENER + REQUEST + r"(?:(?:by|in|on|for|at|to|of|from|about|roughly|approximately|around|exactly)\s+)?"
-_AUX = r"(?:did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall)\b"
+_AUX_WORDS = "did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall"
+_AUX = rf"(?:{_AUX_WORDS})\b"
+
+# what a message may say before its question: a greeting or a word to the listener ("Hi,", "Hey
+# there!", "Quick question:", "OK so"), then statements ("I read that Ericsson's profits went up.")
+_GREETING = re.compile(
+    r"^\s*(?:(?:hi|hello|hey|hiya|howdy|ok|okay|right|well|so|oh|hmm+|um+|thanks|thank\s+you|sorry|please"
+    r"|(?:a\s+|one\s+)?(?:quick\s+)?question|one\s+more\s+thing)(?:\s+there)?(?:\s*[,.!:;\u2014\u2013]+\s*|\s+-+\s+|\s+(?=so\b)))+",
+    re.IGNORECASE,
+)
+# thanks after the question ("... final? Thanks!", "... Thank you very much.")
+_THANKS = re.compile(
+    r"(?<=[?.!])\s+(?:(?:many\s+)?thanks|thank\s+you|thx|cheers)(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance))?\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!:;]\s+(?=[^\W\d_])")
+_QUESTION_START = re.compile(
+    OPENER + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|if|whether|" + _AUX_WORDS
+    + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b",
+    re.IGNORECASE,
+)
+
+
+def without_courtesy(message: str) -> str:
+    """The message without a greeting before its question ("Hi, how ..." -> "How ...", "Quick
+    question: ...") or thanks after it: words that ask nothing, which retrieval and the reader need
+    not read."""
+    read = _GREETING.sub("", message, count=1)
+    if read != message:
+        read = read[:1].upper() + read[1:]  # the question now opens the message
+    read = _THANKS.sub("", read).strip()
+    return read if read and read != message.strip() else message
+
+
+def question_proper(message: str) -> str:
+    """The question a message asks, without what it says first: a greeting ("Hi, how many jobs
+    ...?" -> "how many jobs ...?") or statements before it ("I read that Ericsson's profits went
+    up. Why did they rise?" -> "Why did they rise?"). A message that opens with a question form is
+    its own question ("What did Mr. Blair say?" is not cut at "Mr."); so is one with no later
+    sentence that opens as a question does. The question forms below read the question proper; the
+    names, numbers and words of the whole message still count."""
+    q = _GREETING.sub("", message, count=1)
+    if _QUESTION_START.match(q):
+        return q
+    first_mark = q.find("?")
+    for m in _SENTENCE_END.finditer(q):
+        if 0 <= first_mark < m.start():
+            break
+        if _QUESTION_START.match(q[m.end():]):
+            return q[m.end():]
+    return message
+
 
 # the type each question form asks for, the first that matches
 QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
@@ -90,6 +141,7 @@ _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 def asked_type(question: str) -> str | None:
     """The type of answer the question's opening words ask for (QUESTION_TYPES), or None."""
+    question = question_proper(question)
     return next((kind for kind, form in QUESTION_TYPES if form.search(question)), None)
 
 
@@ -127,7 +179,7 @@ _CHOICE = re.compile(
 def offers_choice(question: str) -> bool:
     """The question offers its answers ("... alter existing treaties or replace them?"), so the
     right answer is in the question's own words."""
-    return bool(_CHOICE.search(question))
+    return bool(_CHOICE.search(question_proper(question)))
 
 
 _OPENED = re.compile(OPENER, re.IGNORECASE)
@@ -140,6 +192,7 @@ def asks_yes_or_no(question: str) -> bool:
     """The question is answered yes or no ("Did Ericsson's profits rise?", "can you tell me if Lazio
     lost"), not by one of the options it names (offers_choice) nor by a name or a number ("Do you
     know who won?", "If the plan fails, who pays?")."""
+    question = question_proper(question)
     at = _ASKED.match(question).end()
     rest = question[at:]
     requested = at > _OPENED.match(question).end()

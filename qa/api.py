@@ -14,7 +14,7 @@ from typing import Iterator
 
 from index import IndexStore, default_index_dir, open_index
 
-from .answer_type import asks_yes_or_no
+from .answer_type import asks_yes_or_no, without_courtesy
 from .answerable import repeats_the_question
 from .citations import best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
@@ -37,7 +37,7 @@ class Reading:
     """A question as checked, and as retrieved and read with."""
 
     question: str  # as typed, checked (check_input)
-    standalone: str  # read with the articles' spelling and capitals, a follow-up rewritten from its history
+    standalone: str  # read without greeting or thanks, with the articles' spelling and capitals, a follow-up rewritten from its history
     respelt: dict[str, str]  # the words read otherwise than typed: {"Ericson": "Ericsson"}
     follow_up: FollowUp | None  # a follow-up as read, with the turn it leans on (None for any other question)
 
@@ -50,7 +50,7 @@ class Reading:
 def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, store: IndexStore) -> Reading:
     """The question read as `ask` reads it; BadQuestion before any work."""
     q, history = check_input(question, history, s)
-    read, fixes = as_read(q), {}
+    read, fixes = as_read(without_courtesy(q)), {}
     if s.respell:
         known = lambda w: store.embedder.count_tokens(w.lower()) == 1  # noqa: E731 - the tokenizer holds a word of the language whole
         fixes = respellings(read, store.word_cases, known, s.capitalised_share, s.capitalised_least, s.respell_chars)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from index.lexical import STOPWORDS
 
+from .answer_type import question_proper
 from .config import Settings
 from .text import is_decline, strip_markers
 
@@ -56,6 +57,7 @@ _PREP = set("in on at to for with from by of into over under about after before 
 
 
 def is_follow_up(question: str, s: Settings | None = None) -> bool:
+    question = question_proper(question)  # "Thanks! And where?": what is said before it leans on nothing
     return bool(_FOLLOW.search(question)) or len(question.split()) <= (s or Settings()).follow_up_words
 
 

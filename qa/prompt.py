@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import OPENER, REQUEST, asks_yes_or_no
+from .answer_type import OPENER, REQUEST, asks_yes_or_no, question_proper
 from .evidence import Passage, looks_like_injection, visible
 from .history import FollowUp
 
@@ -69,13 +69,13 @@ _GIST = re.compile(
 
 def asks_gist(question: str) -> bool:
     """Is it after a story's gist ("What happened to ...?", "Tell me about ...", "Sum up ...")?"""
-    return bool(_GIST.search(question))
+    return bool(_GIST.search(question_proper(question)))
 
 
 def question_kind(question: str) -> str:
     """"explain" for why / how / what-did-X-say questions, those after a story's gist (asks_gist)
     and those answered yes or no (the article's sentences that settle it), else "factoid"."""
-    return "explain" if _EXPLAIN.search(question) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
+    return "explain" if _EXPLAIN.search(question_proper(question)) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
 
 
 SYSTEM = (

@@ -19,6 +19,9 @@ from .records import Hit
 _WORD = re.compile(r"\w+", re.UNICODE)
 STRONG_WEIGHT = 2.0  # a name or number of the question counts this many times an ordinary term in term_coverage
 MIN_STEM = 4  # a suffix (-ing, -ed, -es, -s) is cut only when at least this many letters remain ("sing" stays)
+# words a person adds to a question to greet or to be polite ("Thanks!", "Hi,", "Please answer
+# briefly."): capitalised at a sentence's start, they name nothing
+COURTESY = frozenset("hi hello hey hiya ok okay thanks thank cheers please sorry".split())
 
 
 def content_terms(text: str) -> list[str]:
@@ -26,15 +29,15 @@ def content_terms(text: str) -> list[str]:
 
 
 def key_terms(question: str) -> tuple[set[str], set[str]]:
-    """(all content terms, 'strong' terms: names, numbers, capitalised words not at the start; of a
-    question typed in capitals throughout, its numbers only)."""
+    """(all content terms, 'strong' terms: names, numbers, capitalised words not at the start and
+    not COURTESY; of a question typed in capitals throughout, its numbers only)."""
     words = _WORD.findall(question)
     cased = any(c.islower() for c in question)  # a question typed in capitals throughout names nothing by its case
     strong = set()
     for i, w in enumerate(words):
         if any(c.isdigit() for c in w) or (cased and ((i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper()))):
             strong.add(w.lower())
-    return set(content_terms(question)), strong - STOPWORDS
+    return set(content_terms(question)), strong - STOPWORDS - COURTESY
 
 
 def stem(t: str) -> str:

@@ -152,3 +152,54 @@ def test_answers_agree_by_their_words_however_an_amount_is_written():
     assert agree("13", "13 points behind Real Madrid") == 1.0  # one inside the other
     assert agree("Sania Mirza", "Mirza") == 1.0 and agree("two front teeth", "his teeth") == 0.5
     assert agree("1,200", "2,850") == 0.0 and agree("", "2,850") == 0.0 and agree("Travis", "Snow Patrol") == 0.0
+
+
+@pytest.mark.parametrize("message, question", [
+    ("Hi, how many jobs is ABN Amro cutting?", "how many jobs is ABN Amro cutting?"),
+    ("Hey there! Did Lazio lose on Sunday?", "Did Lazio lose on Sunday?"),
+    ("Quick question: who ordered the Home Office review?", "who ordered the Home Office review?"),
+    ("OK so did Lazio lose?", "so did Lazio lose?"),
+    ("Thanks! And when does the Mac mini go on sale?", "And when does the Mac mini go on sale?"),
+    ("I read that Ericsson's profits went up. Why did they rise?", "Why did they rise?"),
+    ("I saw something about this in the news. Tell me about the Gizmondo.", "Tell me about the Gizmondo."),
+    # a message that opens as a question is its own question; so is one with no later question
+    ("What did Mr. Blair say?", "What did Mr. Blair say?"),
+    ("Who won the U.S. Open in 2021?", "Who won the U.S. Open in 2021?"),
+    ("If the plan fails, who pays?", "If the plan fails, who pays?"),
+    ("The U.S. Army was formed when?", "The U.S. Army was formed when?"),
+    ("ABN Amro job cuts - how many?", "ABN Amro job cuts - how many?"),
+    ("Did it rise? I read that it fell. What happened?", "Did it rise? I read that it fell. What happened?"),
+])
+def test_the_question_proper_leaves_out_a_greeting_and_what_is_said_before_it(message, question):
+    from qa.answer_type import question_proper
+
+    assert question_proper(message) == question
+
+
+def test_a_greeting_or_a_sentence_before_the_question_changes_no_question_form():
+    from qa.answer_type import asks_yes_or_no, offers_choice
+    from qa.prompt import asks_gist, question_kind
+
+    for before in ("", "Hi, ", "Hey there! ", "Quick question: ", "I saw something about this in the news. "):
+        assert asked_type(before + "how many jobs is ABN Amro cutting?") == "count"
+        assert asked_type(before + "when does the Mac mini go on sale?") == "date"
+        assert question_kind(before + "why did Ericsson's profits rise?") == "explain"
+        assert question_kind(before + "who ordered the review?") == "factoid"
+        assert asks_yes_or_no(before + "did Lazio lose on Sunday?") and question_kind(before + "did Lazio lose?") == "explain"
+        assert asks_gist(before + "what happened to Gizmondo?")
+        assert offers_choice(before + "did Henry or Pires score more?")
+        assert wrong_type(before + "how much did the group pay for the steelworks?", "a motorcycle crash") == "amount"
+
+
+def test_a_greeting_and_thanks_are_not_read():
+    from qa.answer_type import without_courtesy
+
+    assert without_courtesy("Hi, how many jobs is ABN Amro cutting?") == "How many jobs is ABN Amro cutting?"
+    assert without_courtesy("hi, how many jobs is abn amro cutting") == "How many jobs is abn amro cutting"
+    assert without_courtesy("Hey there. Did Lazio lose? Cheers") == "Did Lazio lose?"
+    assert without_courtesy("Who won the final? Thank you very much.") == "Who won the final?"
+    assert without_courtesy("Quick question - who won?") == "Who won?"
+    # words that only look so stay: a hyphenated word, "please" inside the question, nothing left
+    for q in ("Right-wing parties: who won?", "Well-known firms: who?", "Which issues may members vote on as they please?",
+              "Thanks", "Hi!"):
+        assert without_courtesy(q) == q

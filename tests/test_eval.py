@@ -637,5 +637,14 @@ def test_retype_changes_only_how_each_question_is_typed(tmp_path):
     assert misspelt("Why did Ericsson shares fall?") == "Why did Ericson shares fall?"
     assert misspelt("Which club did Middlesbrough beat?") == "Which club did Midlesbrough beat?"
     assert misspelt("Who won?") == "Who won?"  # no word long enough
+    # chatty: a greeting, a sentence before or thanks after (one by a hash of the question); a
+    # question word in lower case after a comma
+    from eval.data import CHATTY, chatty
+    for q in ("Who bought Instagram?", "Ericsson's profits: did they rise?", "Why did Ericsson shares fall?",
+              "How many jobs is ABN Amro cutting?", "When does the Mac mini go on sale?"):
+        c = chatty(q)
+        assert c == chatty(q) and c.lower() in {(b + q + a).lower() for b, a in CHATTY}
+        assert not c.startswith("Hi, ") or c == "Hi, " + (q[:1].lower() + q[1:] if q.split()[0] in ("Who", "Why", "How", "When") else q)
+    assert len({chatty(q) for q in ("a?", "b?", "c?", "d?", "e?", "f?", "g?", "h?")}) > 2
     with pytest.raises(ValueError):
         retyped([q0], "shouting")

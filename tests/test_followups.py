@@ -380,3 +380,20 @@ def test_a_follow_up_read_from_another_chunk_of_its_story_keeps_the_names_of_its
     # the follow-up's own name, in the first chunk but not in the passage read: declined
     t = turn("And when will Lord Carlile review it?", moved_from=vote)
     assert rule.reason(t) and t.trace.missing == ["Carlile"]
+
+
+def test_a_greeting_before_a_follow_up_leaves_it_a_follow_up():
+    for q in ("Thanks! And where?", "Hi, and what about Qantas shares?", "Quick question: who ordered it?"):
+        assert is_follow_up(q), q
+    assert not is_follow_up("Thanks! Who won the League Cup final on Sunday?")
+
+
+def test_ask_reads_a_question_without_its_greeting_or_thanks(tmp_path, fast_embedder):
+    from index import IndexStore
+
+    qa = QA(store=IndexStore(tmp_path / "ix", embedder=fast_embedder))
+    assert qa.standalone("Hi, who won the League Cup final? Thanks!") == "Who won the League Cup final?"
+    hist = [(REVIEW_Q, REVIEW_A)]
+    reading = qa.read("Thanks! And who ordered it?", hist)
+    assert reading.question == "Thanks! And who ordered it?" and reading.focus == "And who ordered it?"
+    assert reading.standalone.startswith("And who ordered it? (")

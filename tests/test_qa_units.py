@@ -705,3 +705,17 @@ def test_a_second_sentence_answers_what_the_first_leaves_open():
     # a sentence already given (the reader's, for an explanation) counts as said
     assert chosen(1, [passages[0].sentences[0]], left_weight=1.0) == [bonus]
     assert chosen(1, [passages[0].sentences[0]]) == [scrapped]
+
+
+def test_thanks_and_greetings_are_never_names():
+    """"Who won the League Cup final? Thanks!": the capital of "Thanks" is its sentence's, and the
+    names check did decline the question for it."""
+    from qa.retriever import key_terms
+
+    passage = "Chelsea won the League Cup final against Liverpool on Sunday."
+    for after in (" Thanks!", " Thank you.", " Cheers", " Please answer briefly.", " Sorry, I missed it."):
+        q = "Who won the League Cup final?" + after
+        assert missing_names(q, passage) == [], q
+        assert key_terms(q)[1] == {"league", "cup"}, q
+    assert missing_names("Who won the League Cup final? Arsenal fans ask.", passage) == ["Arsenal"]
+    assert missing_names("Hello! Did Thanks Giving win the Cheers Cup?", passage) == ["Giving"]
