@@ -60,6 +60,17 @@ def without_courtesy(message: str) -> str:
     return read if read and read != message.strip() else message
 
 
+_ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what\s+about|how\s+about)\b\s*", re.IGNORECASE)
+
+
+def asks_again(follow_up: str) -> bool:
+    """A follow-up with no question form of its own ("And Qantas shares?", "What about Arsenal?"):
+    it asks the previous question again, of something else, so it asks for the same type."""
+    q = without_courtesy(follow_up)
+    m = _ELLIPSIS.match(q)
+    return bool(m) and not _QUESTION_START.match(q[m.end():])
+
+
 def question_proper(message: str) -> str:
     """The question a message asks, without what it says first: a greeting ("Hi, how many jobs
     ...?" -> "how many jobs ...?") or statements before it ("I read that Ericsson's profits went

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .answer_type import TYPE_NAMES, wrong_type
+from .answer_type import TYPE_NAMES, asks_again, wrong_type
 from .answerable import missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
 from .citations import Support, agree
 from .config import Settings
@@ -170,14 +170,17 @@ class NumbersUnsaid(Rule):
 
 class WrongType(Rule):
     """A short answer without the type its question asks for ("2002" for "What time did he run?",
-    "40%" for "How many subscribers ...?") is the passage's nearest phrase, not an answer."""
+    "40%" for "How many subscribers ...?") is the passage's nearest phrase, not an answer. A
+    follow-up that asks the previous question again ("And Qantas shares?" after "How much did
+    Virgin Blue shares fall?": asks_again) asks for the previous question's type."""
 
     name = "type"
 
     def reason(self, turn):
         if not turn.settings.answer_type or turn.trace.kind != "factoid" or turn.best is None:
             return None
-        kind = wrong_type(turn.standalone, turn.best.span)
+        again = turn.follow_up is not None and asks_again(turn.follow_up.asked)
+        kind = wrong_type(turn.follow_up.question if again else turn.standalone, turn.best.span)
         return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
 
 

@@ -203,3 +203,29 @@ def test_a_greeting_and_thanks_are_not_read():
     for q in ("Right-wing parties: who won?", "Well-known firms: who?", "Which issues may members vote on as they please?",
               "Thanks", "Hi!"):
         assert without_courtesy(q) == q
+
+
+@pytest.mark.parametrize("follow_up, again", [
+    ("And Qantas shares?", True), ("What about Arsenal?", True), ("and the half-time score", True),
+    ("Thanks! And Qantas shares?", True),
+    ("And where will it be awarded?", False), ("And when?", False), ("Who carried it out?", False),
+])
+def test_a_follow_up_without_a_question_form_asks_the_previous_question_again(follow_up, again):
+    from qa.answer_type import asks_again
+
+    assert asks_again(follow_up) == again
+
+
+def test_a_follow_up_that_asks_again_asks_for_the_previous_questions_type():
+    """"And Qantas shares?" after "How much did Virgin Blue shares fall?" asks how much Qantas
+    shares fell: "Jetstar" is no answer, "8%" is one; a follow-up with its own form keeps it."""
+    from qa.history import follow_up_of, standalone_question
+
+    hist = [("How much did Virgin Blue shares fall after its profit warning?", "20% [1]")]
+    for asked, span, declined in (("And Qantas shares?", "Jetstar", True), ("And Qantas shares?", "8%", False),
+                                  ("And who runs its budget airline?", "Jetstar", False)):
+        turn = _turn(asked, span)
+        turn.standalone, turn.follow_up = standalone_question(asked, hist), follow_up_of(asked, hist)
+        turn.trace.kind = "factoid"
+        d = first_decline(VERIFY, turn)
+        assert (d is not None and d.rule == "type") == declined, (asked, span, d)
