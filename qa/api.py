@@ -102,8 +102,9 @@ class QA:
         return answer
 
     def read(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> Reading:
-        """The question as `ask` reads it (checked, spelt as the articles spell it, a follow-up
-        rewritten from its history, bounded as `ask` bounds it). BadQuestion as `ask` raises it."""
+        """The question as `ask` reads it (checked, without a greeting or thanks around it, spelt as
+        the articles spell it, a follow-up rewritten from its history, bounded as `ask` bounds it).
+        BadQuestion as `ask` raises it."""
         return _checked(question, history, self.settings.with_(**overrides), self.store)
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None, **overrides) -> str:
