@@ -23,7 +23,7 @@ from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import MemoEncoder, Retriever, within_story
+from .retriever import MemoEncoder, Retriever
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
@@ -141,11 +141,8 @@ class QA:
     # ---- the stages ------------------------------------------------------------------------
     def _retrieve(self, turn: Turn) -> None:
         t = time.time()
-        turn.hits = self.retriever.retrieve(turn.standalone, turn.settings, encode=turn.encode)
-        if turn.follow_up and turn.hits:
-            first = turn.hits[0]
-            turn.hits = within_story(turn.hits, turn.follow_up.asked, turn.settings.follow_up_focus)
-            turn.moved_from = None if turn.hits[0] is first else first
+        focus = turn.follow_up.asked if turn.follow_up else None
+        turn.hits = self.retriever.retrieve(turn.standalone, turn.settings, encode=turn.encode, focus=focus)
         # relevance of the best passage: the reranker's score (cosine, question-term coverage,
         # fusion and BM25, plus the best sentence's score for the top few), or the cosine
         # similarity when reranking is off

@@ -10,7 +10,7 @@ from index.lexical import STOPWORDS
 
 from .evidence import Passage, Sentence
 from .records import Citation
-from .retriever import key_terms, left_coverage, sentence_scores
+from .retriever import key_terms, sentence_scores, term_coverage, terms_left
 from .text import strip_markers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
@@ -231,7 +231,7 @@ def best_sentences(
     question + term_weight x question-term coverage, as the reranker scores a sentence), leaving
     out those in `exclude` and those that only restate the question (no content word of their own).
     A sentence chosen after others (those of `exclude`, already given, or an earlier pick) also
-    gains left_weight x its coverage of the question's terms they leave out (left_coverage): a
+    gains left_weight x its coverage of the question's terms they leave out (terms_left): a
     second sentence answers what the first leaves open ("Was the boss ... given a bonus?" after
     the sentence that names the scheme)."""
     asked = _content(support_tokens(question))
@@ -246,10 +246,9 @@ def best_sentences(
     scores = sentence_scores(question, qvec, [x.text for _, x in cands], encode, term_weight)
     terms, said, picks = key_terms(question), [e.text for e in exclude or []], []
     for _ in range(min(n, len(cands))):
-        def value(i: int) -> float:
-            return scores[i] + (left_weight * left_coverage(question, said, cands[i][1].text, terms) if said else 0.0)
-
-        best = max((i for i in range(len(cands)) if i not in picks), key=value)  # the first of equals
+        left = terms_left(question, said, terms) if said and left_weight else None
+        value = [scores[i] + (left_weight * term_coverage(question, x.text, left) if left else 0.0) for i, (_, x) in enumerate(cands)]
+        best = max((i for i in range(len(cands)) if i not in picks), key=value.__getitem__)  # the first of equals
         picks.append(best)
         said.append(cands[best][1].text)
     return [Support(span=" ".join(cands[i][1].text.split()), sentence=cands[i][1], passage=cands[i][0], score=float(scores[i])) for i in picks]

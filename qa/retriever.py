@@ -64,20 +64,21 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     return got / total
 
 
-def left_coverage(question: str, said: list[str], text: str, terms: tuple[set[str], set[str]] | None = None) -> float:
-    """term_coverage of text over the question's terms that none of the texts in `said` holds (0.0
-    when they hold every one): what a further sentence adds to the ones already chosen."""
+def terms_left(question: str, said: list[str], terms: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
+    """The question's key_terms that none of the texts in `said` holds: what a further sentence
+    may add to the ones already chosen (its term_coverage of them; 0.0 when none is left)."""
     every, strong = terms or key_terms(question)
     have = {stem(t) for x in said for t in content_terms(x)}
     left = {t for t in every if stem(t) not in have}
-    return term_coverage(question, text, (left, strong & left))
+    return left, strong & left
 
 
 def within_story(hits: list[Hit], asked: str, depth: int) -> list[Hit]:
     """A follow-up's hits with the chunk its own words point to first. Its rewrite finds the story
     (the bracket holds the previous turn's subject) but ranks first the chunk that answered that
     turn; of the top `depth` hits from the best hit's article, the one that covers most of the
-    follow-up as asked ("How fast can it move?": "fast", "move") comes first, ties keeping their order."""
+    follow-up as asked ("How fast can it move?": "fast", "move") comes first, ties keeping their order;
+    the rest keep retrieval's order, so the first by score is still the one the rewrite found first."""
     if depth < 2 or len(hits) < 2:
         return hits
     terms = key_terms(asked)
@@ -230,6 +231,6 @@ class Retriever:
             hits[final] = within_story(hits[final], focus, s.follow_up_focus)
         return hits
 
-    def retrieve(self, question: str, s: Settings, encode=None) -> list[Hit]:
-        st = self.stages(question, s, depth=s.k, encode=encode)
+    def retrieve(self, question: str, s: Settings, encode=None, focus: str | None = None) -> list[Hit]:
+        st = self.stages(question, s, depth=s.k, encode=encode, focus=focus)
         return st.get("reranked", st["fused"])[: s.k]

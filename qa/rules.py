@@ -37,8 +37,17 @@ class Turn:
     raw: str = ""  # the model's answer
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
     follow_up: FollowUp | None = None  # a follow-up as asked, with its previous turn: the reader reads them (reader_history)
-    moved_from: Hit | None = None  # a follow-up read from another chunk of its story (within_story): the one its rewrite ranked first
     settles: bool = False  # a yes/no question: the evidence sentences that best answer it are the answer, the reply only says whether there is one (yes_no_best)
+
+    @property
+    def moved_from(self) -> Hit | None:
+        """A follow-up read from another chunk of its story than its rewrite found first
+        (retriever.within_story, which moves only that chunk up): the chunk the rewrite found
+        first, the best by score; else None."""
+        if self.follow_up is None or len(self.hits) < 2:
+            return None
+        first = max(self.hits[1:], key=lambda h: h.score)
+        return first if first.score > self.hits[0].score else None
 
     @property
     def best(self) -> Support | None:

@@ -682,7 +682,10 @@ def test_a_second_sentence_answers_what_the_first_leaves_open():
     whether the boss got a bonus, not another about the scheme. Every sentence embeds alike here,
     so the scores are the question-term coverage alone."""
     from qa.citations import best_sentences
-    from qa.retriever import left_coverage
+    from qa.retriever import term_coverage, terms_left
+
+    def left_coverage(question, said, text):  # a further sentence's share of the terms `said` leaves out
+        return term_coverage(question, text, terms_left(question, said))
 
     text = ("A failed government scheme to offer university courses online was branded a waste. "
             "The e-University scheme failed and was scrapped last year. "
