@@ -22,6 +22,12 @@ REQUEST = (
     r"|do\s+you\s+know|i(?:['’]d|\s+would)\s+like\s+to\s+know|i\s+(?:want|need)\s+to\s+know|i\s+wonder)[\s,:]+"
     r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?=explain\b|describe\b))?"
 )
+# verbs of saying, thinking and feeling: "what did X <verb> ..." asks for a view, answered in sentences
+VIEW_VERBS = (
+    r"say|said|think|thought|claim|claimed|argue|argued|warn|warned|tell|told|describe|described|explain|explained"
+    r"|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared|suspect|suspected|reckon|reckoned"
+    r"|feel|felt|insist|insisted|admit|admitted|suggest|suggested"
+)
 # a follow-up may open with "and", "so", "but"
 OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
 # a question may open so, then a request and a preposition ("By how much ...")

@@ -17,14 +17,15 @@ import re
 import unicodedata
 from typing import Callable
 
-from .answer_type import offers_choice
+from .answer_type import VIEW_VERBS, offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
-from .retriever import content_terms, key_terms, stem
+from .retriever import content_terms, key_terms, stem, term_coverage
 
 NAME_CHARS = 3  # the question's names and numbers this long or longer are checked ("EU", "10" are not)
 ACRONYM_LETTERS = 3  # an all-capitals name this long may be spelled out in the text ("ECSC")
 PREFIX = 4  # a name and a word sharing their first this many letters name the same ("Norman"/"Normandy") ...
 LENIENT_CHARS = 5  # ... as do one-typo spellings, for names this long or longer (short ones must match)
+RESTATES = 0.5  # a sentence holding this share of a negated question's terms (its negation aside) restates it, not negated
 SHORT_ANSWER = 3  # an answer of at most this many tokens is lost when its number is ("years" for "10 years")
 
 _LEADING_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?(?=[a-z])")  # "800m", "10,000m", "4th", "1600s": the number before a unit or suffix
@@ -43,9 +44,26 @@ def negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-def negation_unsupported(question: str, sentence: str) -> bool:
-    """The question is negated and the supporting sentence is not."""
-    return negated(question) and not negated(sentence)
+# a negation after "why", "how come" or a verb of saying is what a reason or a view is asked for,
+# not the answer's own polarity ("Why couldn't the jet fly back non-stop?": "prevailing winds meant
+# it would have to stop"; "What did she warn could happen if the government didn't act?")
+_EXPLAINED_NEGATION = re.compile(
+    rf"\b(?:why|how\s+come|for\s+what\s+reason|{VIEW_VERBS})\b.*?(?:{_NEGATION.pattern})", re.IGNORECASE | re.DOTALL
+)
+
+
+def negation_unsupported(question: str, sentence: str, explained: bool = False) -> bool:
+    """The question is negated and the supporting sentence is not. explained: the question asks
+    for a reason or a view (an explain question), whose negation after "why" or its verb of saying
+    (_EXPLAINED_NEGATION) the answer explains rather than repeats, unless the sentence restates
+    the question (RESTATES) without its negation, so says the opposite."""
+    if not negated(question) or negated(sentence):
+        return False
+    if explained and _EXPLAINED_NEGATION.search(question):
+        # "Why was free movement not based on citizenship?": "Free movement was increasingly based
+        # on citizenship ..." says the opposite; "prevailing winds meant ..." gives the reason
+        return term_coverage(_NEGATION.sub(" ", question), sentence) >= RESTATES
+    return True
 
 
 def fold(text: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import OPENER, REQUEST, asks_yes_or_no, question_proper
+from .answer_type import OPENER, REQUEST, VIEW_VERBS, asks_yes_or_no, question_proper
 from .evidence import Passage, looks_like_injection, visible
 from .history import FollowUp
 
@@ -32,9 +32,7 @@ _EXPLAIN = re.compile(
     OPENER + REQUEST + r"(?:"
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
-    r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:say|said|think|thought|claim|claimed|argue|argued"
-    r"|warn|warned|tell|told|describe|described|explain|explained|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared"
-    r"|suspect|suspected|reckon|reckoned|feel|felt|insist|insisted|admit|admitted|suggest|suggested)\b"
+    r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:" + VIEW_VERBS + r")\b"
     r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked)\b"
     r"|what\s+(?:is|was|are|were|has|have|had)\b.{0,80}?\b(?:accused|charged|suspected)\s+of\b"
     r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"

@@ -149,10 +149,15 @@ class RepeatsQuestion(Rule):
 
 
 class NegatedQuestion(Rule):
+    """A negated question ("Which team did not ...?") is not answered by a sentence that is not
+    negated. A why or what-did-X-say question is, when the negation is what it asks about ("Why
+    couldn't ...?"), but not a yes/no one: its sentences settle it only when they say what it says."""
+
     name = "negation"
 
     def reason(self, turn):
-        if turn.best and turn.settings.check_negation and negation_unsupported(turn.standalone, turn.best.sentence.text):
+        explained = turn.trace.kind == "explain" and not turn.settles
+        if turn.best and turn.settings.check_negation and negation_unsupported(turn.standalone, turn.best.sentence.text, explained):
             return "the question is negated and the evidence is not"
         return None
 

@@ -75,6 +75,13 @@ def test_a_why_question_gets_the_articles_own_sentences_each_cited(qa):
     assert "profit" in ans.text.lower() or "costs" in ans.text.lower()
 
 
+def test_a_why_not_question_gets_the_reason_though_the_reason_is_not_negated(qa):
+    # the question asks why something will not happen; the article gives the reason, not a "not"
+    ans = qa.ask("Why won't ABN Amro's operating profits grow this year?")
+    assert ans.trace.kind == "explain" and not ans.declined, ans.trace
+    assert "fall in US revenues" in ans.text and ans.citations[0].doc_id == "bbc/business-297.txt"
+
+
 @pytest.mark.parametrize("question", [
     "What's going on with the Home Office and Rotherham?",
     "tell me about the home office review of rotherham",  # typed as people type: lower case, no question mark

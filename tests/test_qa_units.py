@@ -199,6 +199,34 @@ def test_negated_question_needs_a_negated_sentence():
     assert not negation_unsupported("Who signed the treaty?", "Britain and France signed the treaty in 1904.")
 
 
+@pytest.mark.parametrize("question", [
+    "Why couldn't the new jet make the trip back from Sydney without stopping?",
+    "How come the gas monopoly didn't end up buying the oil unit?",
+    "What did the former commissioner warn could happen if the government didn't act?",
+    "Why does the chairman say he won't sell the winger?",
+])
+def test_a_reason_or_a_view_asked_about_a_negation_need_not_be_negated(question):
+    # the answer explains the negation ("prevailing winds meant it would have to stop")
+    sentence = "Prevailing winds meant that it would have to stop somewhere on the return journey."
+    assert negation_unsupported(question, sentence)  # as a factoid question it is declined
+    assert not negation_unsupported(question, sentence, explained=True)
+
+
+@pytest.mark.parametrize("question", [
+    "Which coach did he not credit with his comeback?",  # the negation is what it asks for
+    "What has the United Nations not claimed ISIL to be?",  # before the verb of saying: its view, negated
+    "How didn't the war start?",  # "how" asks for a way, not a reason
+])
+def test_an_explain_question_still_needs_a_negated_sentence_when_it_asks_for_what_was_not(question):
+    assert negation_unsupported(question, "The United Nations claimed it was responsible.", explained=True)
+
+
+def test_a_sentence_that_restates_a_why_not_question_without_its_negation_says_the_opposite():
+    q = "Why was free movement not increasingly based on citizenship?"
+    assert negation_unsupported(q, 'Free movement was increasingly based on "citizenship", so that people had rights.', explained=True)
+    assert not negation_unsupported(q, "The treaty gave workers rights to move, wherever they were born.", explained=True)
+
+
 @pytest.mark.parametrize("question, text, missing", [
     ("What is the mayor of Menich called?", "Warsaw's mayor is Hanna Gronkiewicz-Waltz.", ["Menich"]),
     ("When did Toghun Temur become emperor?", "Toghun Temür became emperor in 1333.", []),  # accents
