@@ -47,7 +47,8 @@ _THANKS = re.compile(
     r"(?<=[?.!])\s+(?:(?:many\s+)?thanks|thank\s+you|thx|cheers)(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance))?\s*[.!]*\s*$",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!:;]\s+(?=[^\W\d_])")
+# where a statement before the question ends: a full stop, or a dash ("Lorry traffic is picking up - so why ...?")
+_SENTENCE_END = re.compile(r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])")
 _QUESTION_START = re.compile(
     OPENER + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|if|whether|" + _AUX_WORDS
     + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from index.lexical import STOPWORDS
 
-from .answer_type import question_proper
+from .answer_type import question_proper, without_courtesy
 from .config import Settings
 from .text import is_decline, strip_markers
 
@@ -57,8 +57,11 @@ _PREP = set("in on at to for with from by of into over under about after before 
 
 
 def is_follow_up(question: str, s: Settings | None = None) -> bool:
-    question = question_proper(question)  # "Thanks! And where?": what is said before it leans on nothing
-    return bool(_FOLLOW.search(question)) or len(question.split()) <= (s or Settings()).follow_up_words
+    """Does the message lean on the previous turn: its question opens with "and", "what about" ...
+    or holds a pronoun, or the message, greeting and thanks aside, is a few words ("And where?",
+    "Thanks! Who?"; not "ABN Amro job cuts - how many?", whose statement names its subject)."""
+    words = len(without_courtesy(question).split())
+    return bool(_FOLLOW.search(question_proper(question))) or words <= (s or Settings()).follow_up_words
 
 
 def answer_names(answer: str) -> list[str]:

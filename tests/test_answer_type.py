@@ -167,7 +167,9 @@ def test_answers_agree_by_their_words_however_an_amount_is_written():
     ("Who won the U.S. Open in 2021?", "Who won the U.S. Open in 2021?"),
     ("If the plan fails, who pays?", "If the plan fails, who pays?"),
     ("The U.S. Army was formed when?", "The U.S. Army was formed when?"),
-    ("ABN Amro job cuts - how many?", "ABN Amro job cuts - how many?"),
+    ("ABN Amro job cuts - how many?", "how many?"),
+    ("The operator says lorry traffic is picking up - so why isn't it benefiting?", "so why isn't it benefiting?"),
+    ("Who is the MP - the one who defected?", "Who is the MP - the one who defected?"),
     ("Did it rise? I read that it fell. What happened?", "Did it rise? I read that it fell. What happened?"),
 ])
 def test_the_question_proper_leaves_out_a_greeting_and_what_is_said_before_it(message, question):

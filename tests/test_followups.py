@@ -391,6 +391,7 @@ def test_a_greeting_before_a_follow_up_leaves_it_a_follow_up():
     for q in ("Thanks! And where?", "Hi, and what about Qantas shares?", "Quick question: who ordered it?"):
         assert is_follow_up(q), q
     assert not is_follow_up("Thanks! Who won the League Cup final on Sunday?")
+    assert not is_follow_up("ABN Amro job cuts - how many?")  # the statement before the question names its subject
 
 
 def test_ask_reads_a_question_without_its_greeting_or_thanks(tmp_path, fast_embedder):
