@@ -151,13 +151,16 @@ class RepeatsQuestion(Rule):
 class NegatedQuestion(Rule):
     """A negated question ("Which team did not ...?") is not answered by a sentence that is not
     negated. A why or what-did-X-say question is, when the negation is what it asks about ("Why
-    couldn't ...?"), but not a yes/no one: its sentences settle it only when they say what it says."""
+    couldn't ...?"), but not a yes/no one: its sentences settle it only when they say what it says.
+    A follow-up is read as asked: its rewrite's bracket holds the story's subject, which any
+    sentence of the story repeats, so it would seem to restate the question."""
 
     name = "negation"
 
     def reason(self, turn):
         explained = turn.trace.kind == "explain" and not turn.settles
-        if turn.best and turn.settings.check_negation and negation_unsupported(turn.standalone, turn.best.sentence.text, explained):
+        asked = turn.follow_up.asked if turn.follow_up else turn.standalone
+        if turn.best and turn.settings.check_negation and negation_unsupported(asked, turn.best.sentence.text, explained):
             return "the question is negated and the evidence is not"
         return None
 

@@ -387,6 +387,28 @@ def test_a_follow_up_read_from_another_chunk_of_its_story_keeps_the_names_of_its
     assert rule.reason(t) and t.trace.missing == ["Carlile"]
 
 
+def test_a_why_not_follow_up_is_checked_for_negation_as_asked():
+    """"Why aren't they bigger?" after a question about the Tories' tax cuts: the reason ("too
+    modest") is not negated, and the rewrite's bracket (the tax cuts) is in any sentence of the
+    story, so the rewrite would seem restated; the follow-up as asked is not."""
+    from qa.citations import Support
+    from qa.evidence import Passage, hit_sentences
+    from qa.history import follow_up_of
+    from qa.rules import NegatedQuestion, Turn
+
+    hit = _hit(0, "politics/tax.txt", "Michael Howard has dismissed fears that his plans for £4bn tax cuts are too modest.")
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    hist = [("How big are the tax cuts Michael Howard promises?", "£4bn [1]")]
+    asked = "Why aren't they bigger?"
+    t = Turn(question=asked, standalone=standalone_question(asked, hist), settings=Settings(),
+             articles=lambda passages: hit.text, hits=[hit], passages=[passage], follow_up=follow_up_of(asked, hist))
+    t.trace.kind = "explain"
+    t.supports = [Support(span=hit.text, sentence=passage.sentences[0], passage=passage, score=1.0)]
+    assert "tax cuts" in t.standalone and NegatedQuestion().reason(t) is None
+    t.trace.kind = "factoid"  # a factoid question still needs a negated sentence
+    assert NegatedQuestion().reason(t)
+
+
 def test_a_greeting_before_a_follow_up_leaves_it_a_follow_up():
     for q in ("Thanks! And where?", "Hi, and what about Qantas shares?", "Quick question: who ordered it?"):
         assert is_follow_up(q), q
