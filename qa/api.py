@@ -23,7 +23,7 @@ from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import MemoEncoder, Retriever
+from .retriever import MemoEncoder, Retriever, words_said
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
@@ -222,7 +222,9 @@ class QA:
             support = find_support(turn.raw, turn.passages)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
-        if s.second_reader and support and turn.follow_up is None and (turn.trace.confidence or 0.0) < s.second_below:
+        turn.trace.said = round(words_said(turn.standalone, support.sentence.text), 4) if support else None
+        unsure = (turn.trace.confidence or 0.0) < s.second_below and (turn.trace.said or 0.0) < s.second_said
+        if s.second_reader and support and turn.follow_up is None and unsure:
             self._second_opinion(turn, gen)
 
     def _second_opinion(self, turn: Turn, first) -> None:

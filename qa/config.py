@@ -90,6 +90,7 @@ class Settings:
     answer_type: bool = True  # decline a factoid answer without the type its question's form asks for (qa.answer_type: a year, a number, a date ...)
     second_reader: str = ""  # cautious answering: a second reader ("gemma3-270m") reads the passage again when the reader is unsure of a factoid answer, and answers that differ are declined ("": off; it declines more near-misses but loses right answers too: docs/decisions.md)
     second_below: float = -0.4  # unsure: the reader's mean log-probability below this (news users: -0.35 to -0.5 decline the same near-misses)
+    second_said: float = 0.25  # ... and its sentence holds less than this share of the question's words other than names (its own words: news users' right answers median 0.26, near-misses 0.00; 1.01: whatever it holds)
     second_agree: float = 0.5  # the two answers agree when this share of the shorter one's words is in the other ("13" and "13 points")
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words

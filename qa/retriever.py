@@ -64,6 +64,14 @@ def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | N
     return got / total
 
 
+def words_said(question: str, text: str) -> float:
+    """Share of the question's content terms other than its names and numbers that text holds: how
+    much of what the question asks about (not whom) a sentence says (1.0 for a question of names only)."""
+    every, strong = key_terms(question)
+    plain = every - strong
+    return term_coverage(question, text, (plain, set())) if plain else 1.0
+
+
 def terms_left(question: str, said: list[str], terms: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
     """The question's key_terms that none of the texts in `said` holds: what a further sentence
     may add to the ones already chosen (its term_coverage of them; 0.0 when none is left)."""

@@ -202,8 +202,9 @@ class WrongType(Rule):
 
 
 class ReadersDisagree(Rule):
-    """A factoid answer the reader gives with little confidence, and that a second reader, reading
-    the same passage, does not give (Settings.second_reader): the passage does not say it plainly.
+    """A factoid answer the reader gives with little confidence, from a sentence that says little of
+    what the question asks about (Trace.said), and that a second reader, reading the same passage,
+    does not give (Settings.second_reader): the passage does not say it plainly.
     An unanswerable near-miss ("Who came out on top ...?" of a match not yet played) is read as
     two different names; where the passage answers, the two readers mostly agree."""
 

@@ -126,16 +126,20 @@ def test_declines_off_topic_question_without_guessing(qa):
 
 
 def test_a_second_reader_reads_the_passage_again_and_agrees(qa):
-    """Cautious answering, asked whatever the reader's confidence (second_below=1.0): Gemma reads
-    the same passage and gives the same charge, so the answer stands; a follow-up is not read twice."""
-    ans = qa.ask("How big is the one-off charge ABN Amro expects from the job cuts?", second_reader="gemma3-270m", second_below=1.0)
+    """Cautious answering, asked whatever the reader's confidence and its sentence (second_below=1.0,
+    second_said=1.01): Gemma reads the same passage and gives the same charge, so the answer stands;
+    a follow-up is not read twice."""
+    cautious = dict(second_reader="gemma3-270m", second_below=1.0, second_said=1.01)
+    ans = qa.ask("How big is the one-off charge ABN Amro expects from the job cuts?", **cautious)
     assert not ans.declined, ans.trace
     assert ans.trace.second and "790m" in ans.trace.second and ans.trace.seconds["second"] > 0
     assert ans.trace.second_support >= 0.5 and ans.trace.second_confidence < 0
     question = "Which coach does 800m runner James McIlroy credit?"
     first = qa.ask(question)
-    follow = qa.ask("And where are the championships held?", history=[(question, first.text)], second_reader="gemma3-270m", second_below=1.0)
+    follow = qa.ask("And where are the championships held?", history=[(question, first.text)], **cautious)
     assert not follow.declined and follow.trace.second is None
+    # its sentence says what the question asks about ("one-off charge", "job cuts"): not unsure, not read twice
+    assert ans.trace.said >= 0.5 and qa.ask(ans.question, second_reader="gemma3-270m", second_below=1.0).trace.second is None
 
 
 def test_follow_up_uses_history(qa):

@@ -118,6 +118,16 @@ def test_term_coverage_weights_names_and_numbers():
     assert term_coverage(q, "jobs were cut") < term_coverage(q, "ABN Amro 2005")
 
 
+def test_words_said_counts_what_the_question_asks_about_not_whom():
+    from qa.retriever import words_said
+
+    q = "Which security firm was working at the Vibe awards when the man was stabbed?"
+    # the near-miss's sentence names the awards' magazine and says nothing of security or a stabbing
+    assert words_said(q, "Vibe magazine president Kenard Gibbs said the attack was sickening.") == 0.0
+    assert words_said(q, "A security firm was working at the awards when a man was stabbed.") == 1.0
+    assert words_said("Who is Kenard Gibbs?", "Nothing here.") == 1.0  # names only: nothing to judge
+
+
 def test_empty_question_is_an_error(qa):
     with pytest.raises(ValueError):
         qa.ask("   ")
