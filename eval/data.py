@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from index.records import Document
+from qa.answer_type import opens_as_question
 
 SEED = 0
 
@@ -168,14 +169,13 @@ def misspelt(question: str) -> str:
 # of their own before it, thanks after it
 CHATTY = (("Hi, ", ""), ("Hello! ", ""), ("Quick question: ", ""), ("", " Thanks!"),
           ("I saw something about this in the news. ", ""), ("Hey there. ", " Thank you."))
-_QUESTION_WORD = re.compile(r"(?:who|whom|whose|what|which|when|where|why|how|did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b")
 
 
 def chatty(question: str) -> str:
     """The question as typed in a chat: with one of CHATTY around it, chosen by a hash of the
     question; after a comma its question word in lower case ("Hi, who bought Instagram?"). Deterministic."""
     before, after = CHATTY[zlib.crc32(question.encode()) % len(CHATTY)]
-    if before.endswith(", ") and _QUESTION_WORD.match(question.lower()):
+    if before.endswith(", ") and opens_as_question(question.lower()):
         question = question[:1].lower() + question[1:]
     return before + question + after
 

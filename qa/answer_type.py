@@ -14,6 +14,7 @@ country" questions ("a postal company" answers "What type of company ...?").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # a request wrapped around the question ("Can you tell me why ...", "Do you know how many ...",
 # "Please tell me when ..."): the question proper follows it
@@ -35,16 +36,21 @@ _OPEN = OPENER + REQUEST + r"(?:(?:by|in|on|for|at|to|of|from|about|roughly|appr
 _AUX_WORDS = "did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall"
 _AUX = rf"(?:{_AUX_WORDS})\b"
 
+# words a person adds to a question to greet or to thank ("Hi,", "Thanks!", "Please answer
+# briefly."): they ask nothing, and capitalised they name nothing (retriever.key_terms)
+COURTESY = frozenset("hi hello hey hiya howdy ok okay thanks thank thx cheers please sorry".split())
+_THANKING = r"(?:many\s+)?thanks|thank\s+you|thx|cheers"
 # what a message may say before its question: a greeting or a word to the listener ("Hi,", "Hey
 # there!", "Quick question:", "OK so"), then statements ("I read that Ericsson's profits went up.")
 _GREETING = re.compile(
-    r"^\s*(?:(?:hi|hello|hey|hiya|howdy|ok|okay|right|well|so|oh|hmm+|um+|thanks|thank\s+you|sorry|please"
-    r"|(?:a\s+|one\s+)?(?:quick\s+)?question|one\s+more\s+thing)(?:\s+there)?(?:\s*[,.!:;\u2014\u2013]+\s*|\s+-+\s+|\s+(?=so\b)))+",
+    r"^\s*(?:(?:" + "|".join(sorted(COURTESY - {"thank", "thanks", "thx", "cheers"})) + "|" + _THANKING
+    + r"|right|well|so|oh|hmm+|um+|(?:a\s+|one\s+)?(?:quick\s+)?question|one\s+more\s+thing)"
+    r"(?:\s+there)?(?:\s*[,.!:;\u2014\u2013]+\s*|\s+-+\s+|\s+(?=so\b)))+",
     re.IGNORECASE,
 )
 # thanks after the question ("... final? Thanks!", "... Thank you very much.")
 _THANKS = re.compile(
-    r"(?<=[?.!])\s+(?:(?:many\s+)?thanks|thank\s+you|thx|cheers)(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance))?\s*[.!]*\s*$",
+    r"(?<=[?.!])\s+(?:" + _THANKING + r")(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance))?\s*[.!]*\s*$",
     re.IGNORECASE,
 )
 # where a statement before the question ends: a full stop, or a dash ("Lorry traffic is picking up - so why ...?")
@@ -67,6 +73,11 @@ def without_courtesy(message: str) -> str:
     return read if read and read != message.strip() else message
 
 
+def opens_as_question(text: str) -> bool:
+    """Does the text open with a question form ("who ...", "did ...", "tell me ...")?"""
+    return bool(_QUESTION_START.match(text))
+
+
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what\s+about|how\s+about)\b\s*", re.IGNORECASE)
 
 
@@ -75,9 +86,10 @@ def asks_again(follow_up: str) -> bool:
     it asks the previous question again, of something else, so it asks for the same type."""
     q = without_courtesy(follow_up)
     m = _ELLIPSIS.match(q)
-    return bool(m) and not _QUESTION_START.match(q[m.end():])
+    return bool(m) and not opens_as_question(q[m.end():])
 
 
+@lru_cache(maxsize=256)  # every question form reads it, several times a question
 def question_proper(message: str) -> str:
     """The question a message asks, without what it says first: a greeting ("Hi, how many jobs
     ...?" -> "how many jobs ...?") or statements before it ("I read that Ericsson's profits went
@@ -86,13 +98,13 @@ def question_proper(message: str) -> str:
     sentence that opens as a question does. The question forms below read the question proper; the
     names, numbers and words of the whole message still count."""
     q = _GREETING.sub("", message, count=1)
-    if _QUESTION_START.match(q):
+    if opens_as_question(q):
         return q
     first_mark = q.find("?")
     for m in _SENTENCE_END.finditer(q):
         if 0 <= first_mark < m.start():
             break
-        if _QUESTION_START.match(q[m.end():]):
+        if opens_as_question(q[m.end():]):
             return q[m.end():]
     return message
 

@@ -13,15 +13,13 @@ from index.lexical import STOPWORDS
 from index.records import ChunkRecord
 from index.store import IndexStore
 
+from .answer_type import COURTESY
 from .config import Settings
 from .records import Hit
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 STRONG_WEIGHT = 2.0  # a name or number of the question counts this many times an ordinary term in term_coverage
 MIN_STEM = 4  # a suffix (-ing, -ed, -es, -s) is cut only when at least this many letters remain ("sing" stays)
-# words a person adds to a question to greet or to be polite ("Thanks!", "Hi,", "Please answer
-# briefly."): capitalised at a sentence's start, they name nothing
-COURTESY = frozenset("hi hello hey hiya ok okay thanks thank cheers please sorry".split())
 
 
 def content_terms(text: str) -> list[str]:
