@@ -16,14 +16,14 @@ from index import IndexStore, default_index_dir, open_index
 
 from .answer_type import asks_yes_or_no, without_courtesy
 from .answerable import repeats_the_question
-from .citations import best_sentences, find_support, ground_sentences, make_citation
+from .citations import Support, best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
-from .evidence import Passage, reading_passages, select_evidence
+from .evidence import Passage, clean_sentences, reading_passages, select_evidence
 from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import MemoEncoder, Retriever, words_said
+from .retriever import MemoEncoder, Retriever, names_said, words_said
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
@@ -135,6 +135,8 @@ class QA:
                 yield from deltas
             self._ground(turn, gen)
             decline = first_decline(VERIFY, turn)
+            if decline is None:
+                self._lead(turn)
         turn.trace.seconds["total"] = round(time.time() - t0, 3)
         yield self._declined(turn, decline) if decline else self._answer(turn)
 
@@ -226,6 +228,30 @@ class QA:
         unsure = (turn.trace.confidence or 0.0) < s.second_below and (turn.trace.said or 0.0) < s.second_said
         if s.second_reader and support and turn.follow_up is None and unsure:
             self._second_opinion(turn, gen)
+
+    def _lead(self, turn: Turn) -> None:
+        """A question after a story's gist ("What happened to ...?", "Tell me about ...") is answered
+        first by the opening sentence of its article: a news story's lede sums it up, where the
+        sentences grounded in the reader's reply tell one part of it. The first of those follows.
+        When the chunk read is not the article's opening, its lede leads only if it mentions a
+        name of the question: a long article's opening (an encyclopaedia's) is about its whole
+        subject, not the part asked after ("What happened as a result of the Russo-Japanese
+        War?" in "Imperialism"). Not for a follow-up, whose conversation has had the story already."""
+        s = turn.settings
+        if not (s.gist_lede and turn.supports and turn.follow_up is None and turn.trace.kind == "explain" and asks_gist(turn.question)):
+            return
+        read = turn.supports[0].passage
+        opening = self.retriever.opening(read.hit.doc_id)
+        if opening is None:
+            return
+        sents = clean_sentences(opening)
+        if not sents or (opening.chunk_id != read.hit.chunk_id and not names_said(turn.standalone, sents[0].text)):
+            return  # read further on, the answer leads with the opening only when it is about what the question names
+        lede = sents[0]
+        passage = read if opening.chunk_id == read.hit.chunk_id else Passage(number=len(turn.passages) + 1, hit=opening, sentences=sents)
+        rest = [x for x in turn.supports if (x.sentence.hit.doc_id, x.sentence.start) != (opening.doc_id, lede.start)]
+        given = Support(span=" ".join(lede.text.split()), sentence=lede, passage=passage, score=1.0)  # the article's own sentence, whole
+        turn.supports = [given] + rest[: s.explain_sentences - 1]
 
     def _second_opinion(self, turn: Turn, first) -> None:
         """A second reader answers from the same passages (in its own prompt style): the trace keeps

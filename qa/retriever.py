@@ -70,6 +70,13 @@ def words_said(question: str, text: str) -> float:
     return term_coverage(question, text, (plain, set())) if plain else 1.0
 
 
+def names_said(question: str, text: str) -> bool:
+    """Does text hold any of the question's names or numbers (its strong key_terms)?"""
+    _, strong = key_terms(question)
+    have = {stem(t) for t in content_terms(text)}
+    return any(stem(t) in have for t in strong)
+
+
 def terms_left(question: str, said: list[str], terms: tuple[set[str], set[str]] | None = None) -> tuple[set[str], set[str]]:
     """The question's key_terms that none of the texts in `said` holds: what a further sentence
     may add to the ones already chosen (its term_coverage of them; 0.0 when none is left)."""
@@ -236,6 +243,13 @@ class Retriever:
             final = "reranked" if "reranked" in hits else "fused"
             hits[final] = within_story(hits[final], focus, s.follow_up_focus)
         return hits
+
+    def opening(self, doc_id: str) -> Hit | None:
+        """The article's first chunk, which opens with its lede (None: the article is gone)."""
+        ids = self.store.chunk_ids(doc_id)[:1]
+        rows = self.store.chunks(ids)
+        unscored = dict.fromkeys(("dense", "lexical", "fused", "rerank", "sentence", "model"), {})
+        return next(iter(self._hits(ids, rows, unscored, "rerank")), None)
 
     def retrieve(self, question: str, s: Settings, encode=None, focus: str | None = None) -> list[Hit]:
         st = self.stages(question, s, depth=s.k, encode=encode, focus=focus)

@@ -94,6 +94,8 @@ def test_a_question_after_the_gist_gets_the_storys_sentences_each_cited(qa, ques
     for c in ans.citations:  # whole sentences of the article, not a span
         assert doc[c.quote_start : c.quote_end] == c.quote and c.quote.rstrip().endswith((".", '"', "”", "?"))
         assert len(c.quote.split()) >= 8
+    # the story's opening sentence first: it sums the story up
+    assert ans.citations[0].quote.startswith("The Home Office had opportunities to question the response")
 
 
 @pytest.mark.parametrize("question", [

@@ -760,3 +760,57 @@ def test_thanks_and_greetings_are_never_names():
         assert key_terms(q)[1] == {"league", "cup"}, q
     assert missing_names("Who won the League Cup final? Arsenal fans ask.", passage) == ["Arsenal"]
     assert missing_names("Hello! Did Thanks Giving win the Cheers Cup?", passage) == ["Giving"]
+
+
+# ---- a question after a story's gist leads with the article's opening sentence ----------------
+
+_LEDE = "Acme Bank is to close 40 branches across Wales, the lender has said."
+_LATER = "The union Unite said the closures would cost about 300 jobs and called a protest in Cardiff."
+
+
+def _story_turn(fast_embedder, tmp_path, question: str):
+    """A turn whose answer was grounded in the later chunk of a two-chunk story."""
+    from qa.citations import Support
+    from qa.config import Settings
+    from qa.evidence import clean_sentences
+    from qa.rules import Turn
+
+    filler = " ".join(f"Branch number {i} in the town of Place{i} opened in the year {1900 + i}." for i in range(60))
+    store = IndexStore(tmp_path / "ix", embedder=fast_embedder)
+    store.add_documents([Document(doc_id="acme.txt", title="Acme to shut branches", text=f"{_LEDE} {filler} {_LATER}")])
+    qa = QA(store=store)
+    ids = store.chunk_ids("acme.txt")
+    assert len(ids) >= 2  # the story spans chunks: the answer was read in a later one
+    opening = qa.retriever.opening("acme.txt")  # the first chunk, as a Hit
+    assert opening is not None and opening.chunk_id == ids[0] and opening.text.startswith(_LEDE)
+    row = store.chunks([ids[-1]])[ids[-1]]
+    hit = Hit(chunk_id=row.chunk_id, doc_id=row.doc_id, title=row.title, text=row.text, start=row.start, end=row.end, score=1.0)
+    passage = Passage(number=1, hit=hit, sentences=clean_sentences(hit))
+    said = next(s for s in passage.sentences if "Unite" in s.text)
+    turn = Turn(question=question, standalone=question, settings=Settings(), articles=lambda p: "", hits=[hit], passages=[passage])
+    turn.trace.kind = "explain"
+    turn.supports = [Support(span=said.text, sentence=said, passage=passage, score=0.8)]
+    return qa, turn
+
+
+def test_a_gist_answer_leads_with_the_articles_opening_sentence(fast_embedder, tmp_path):
+    qa, turn = _story_turn(fast_embedder, tmp_path, "What's going on with Acme Bank in Wales?")
+    qa._lead(turn)
+    assert [s.span for s in turn.supports] == [_LEDE, _LATER]  # the lede, then the sentence the reply grounded
+    assert turn.supports[0].passage.hit.chunk_id == qa.store.chunk_ids("acme.txt")[0]
+    assert qa.retriever.opening("gone.txt") is None
+
+
+@pytest.mark.parametrize("question, led", [
+    ("What happened at the Unite protest in Cardiff?", False),  # read further on, and the opening names neither
+    ("Who is Acme Bank's chief executive?", False),  # not after the gist
+    ("What's going on with Acme Bank in Wales?", True),
+])
+def test_the_opening_leads_only_a_gist_answer_about_what_it_names(fast_embedder, tmp_path, question, led):
+    qa, turn = _story_turn(fast_embedder, tmp_path, question)
+    qa._lead(turn)
+    assert (turn.supports[0].span == _LEDE) is led
+    qa, turn = _story_turn(fast_embedder, tmp_path / "off", question)
+    turn.settings = turn.settings.with_(gist_lede=False)
+    qa._lead(turn)
+    assert turn.supports[0].span == _LATER  # the setting turns it off
