@@ -18,11 +18,12 @@ from functools import lru_cache
 
 # a request wrapped around the question ("Can you tell me why ...", "Do you know how many ...",
 # "Please tell me when ..."): the question proper follows it
-REQUEST = (
+_REQUESTED = (
     r"(?:(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|remind)\s+me|please(?:\s+tell\s+me)?|tell\s+me"
     r"|do\s+you\s+know|i(?:['’]d|\s+would)\s+like\s+to\s+know|i\s+(?:want|need)\s+to\s+know|i\s+wonder)[\s,:]+"
-    r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?=explain\b|describe\b))?"
+    r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?=explain\b|describe\b))"
 )
+REQUEST = _REQUESTED + "?"
 # verbs of saying, thinking and feeling: "what did X <verb> ..." asks for a view, answered in sentences
 VIEW_VERBS = (
     r"say|said|think|thought|claim|claimed|argue|argued|warn|warned|tell|told|describe|described|explain|explained"
@@ -53,11 +54,17 @@ _THANKS = re.compile(
     r"(?<=[?.!])\s+(?:" + _THANKING + r")(?:\s+(?:a\s+lot|so\s+much|very\s+much|in\s+advance))?\s*[.!]*\s*$",
     re.IGNORECASE,
 )
-# where a statement before the question ends: a full stop, or a dash ("Lorry traffic is picking up - so why ...?")
-_SENTENCE_END = re.compile(r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])")
+# where a statement before the question ends: a full stop, or a dash ("Lorry traffic is picking up - so why ...?"),
+# or a comma before a question that "why", "how" or "what" opens ("According to the research, why are
+# ...?", "If the maps are online, why do ...?", "hey quick question, why is ...?"); not before "who",
+# "which", "where", "when" or a verb, which also go on a statement ("The bank, which was bought ...",
+# "The Council, the legislative body, is made up of ...")
+_SENTENCE_END = re.compile(r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])|,\s+(?=(?:why|how|what)\b)", re.IGNORECASE)
+# "if" and "whether" open a question after a request ("Can you tell me if ..."); alone, "If ..." opens
+# a condition ("If satellite maps are online, why do ...?")
 _QUESTION_START = re.compile(
-    OPENER + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|if|whether|" + _AUX_WORDS
-    + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b",
+    OPENER + r"(?:" + _REQUESTED + r"(?:if|whether)\b|" + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|"
+    + _AUX_WORDS + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b)",
     re.IGNORECASE,
 )
 
@@ -125,12 +132,13 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
     ("number", re.compile(_OPEN + r"(?:how\s+(?:many|much|old)\b"
                           r"|(?:what|which)\s+(?:percentage|percent|proportion|share|rate)\b)", re.IGNORECASE)),
     ("date", re.compile(_OPEN + r"when(?:['’]s\b|\s+" + _AUX + ")", re.IGNORECASE)),
+    ("length", re.compile(_OPEN + r"how\s+long\b", re.IGNORECASE)),
 ]
 
 # what each type is, as a reason reads it
 TYPE_NAMES = {
     "clock": "a time or duration", "year": "a year", "amount": "an amount of money", "count": "a count",
-    "number": "a number", "date": "a time or date",
+    "number": "a number", "date": "a time or date", "length": "a length of time or distance",
 }
 
 NUMBER_WORDS = set(
@@ -192,6 +200,8 @@ def fits_type(kind: str | None, answer: str) -> bool:
         return bool(YEAR.search(answer))
     if kind == "date":
         return has_digit or bool(_words(answer) & (DATE_WORDS | NUMBER_WORDS))
+    if kind == "length":  # a span of time or a distance has its unit: "16" is neither ("16 weeks", "three months",
+        return bool(_words(answer) or YEAR.search(answer))  # "2km"); a year may be where it ends ("until 1796")
     if kind == "clock":  # a clock time or a duration, or a time told in words ("that evening"): not a bare number
         return bool(CLOCK.search(answer)) or bool(_words(answer) & DATE_WORDS)
     return True
@@ -204,6 +214,14 @@ _CHOICE = re.compile(
     _OPEN + _AUX + r".*\bor\b(?!\s+not\b)|,\s*(?:[^\s,?]+\s+){0,3}?[^\s,?]+\s+or\s+(?:[^\s,?]+\s+){0,3}?[^\s,?]+\s*\?*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+_WHO_OR_WHICH = re.compile(_OPEN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
+
+
+def asks_who_or_which(question: str) -> bool:
+    """Does the question ask for someone or something by "who" or "which" ("Who replaced ...?")?"""
+    return bool(_WHO_OR_WHICH.match(question_proper(question)))
 
 
 def offers_choice(question: str) -> bool:

@@ -17,9 +17,9 @@ import re
 import unicodedata
 from typing import Callable
 
-from .answer_type import VIEW_VERBS, offers_choice
+from .answer_type import VIEW_VERBS, asks_who_or_which, offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
-from .retriever import content_terms, key_terms, stem, term_coverage
+from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
 NAME_CHARS = 3  # the question's names and numbers this long or longer are checked ("EU", "10" are not)
 ACRONYM_LETTERS = 3  # an all-capitals name this long may be spelled out in the text ("ECSC")
@@ -275,13 +275,32 @@ def _century(term: str) -> set[str]:
 def repeats_the_question(question: str, span: str) -> bool:
     """The answer says nothing the question did not ("Chelsea" for "Which team did Chelsea beat?"),
     or is one word that only inflects a question word ("the Oscars" for "Which firm is counting the
-    Oscar votes?"). Several question words may name something new ("NP-hard problems" for "... hard
-    for NP ... stated how?"), so a phrase repeats only word for word. A question that offers a
-    choice ("... alter existing treaties or replace them?") is answered in its own words."""
+    Oscar votes?"), or answers a who / which question with no name but the question's own (names_only).
+    Several question words may name something new ("NP-hard problems" for "... hard for NP ... stated
+    how?"), so a phrase repeats only word for word. A question that offers a choice ("... alter
+    existing treaties or replace them?") is answered in its own words."""
     said, asked = set(content_terms(span)), set(content_terms(question))
     if not said or offers_choice(question):
         return False
-    return said <= asked or (len(said) == 1 and stem(next(iter(said))) in {stem(t) for t in asked})
+    return said <= asked or (len(said) == 1 and stem(next(iter(said))) in {stem(t) for t in asked}) or names_only(question, span)
+
+
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "dame", "prof", "professor"}
+
+
+def names_only(question: str, span: str) -> bool:
+    """A who / which question asks for someone or something besides what it names, so an answer
+    whose names are all the question's own names no other ("Mr MacDonald" for "Who replaced Ian
+    MacDonald QC on the panel?", "Vibe magazine" for "Which security firm was working at the Vibe
+    awards?", "Malaysia's third-biggest lender" for "Which foreign partner did RHB pick for its
+    Islamic bank in Malaysia?"). Names: capitalised words (a title such as "Mr" is none)."""
+    if not asks_who_or_which(question):
+        return False
+    _, strong = key_terms(question)
+    asked = {stem(t) for t in strong}
+    names = [POSSESSIVE.sub("", w).lower() for w in _TOKEN.findall(span) if w[:1].isupper()]
+    names = [stem(w) for w in names if w not in STOPWORDS and w not in _HONORIFICS]
+    return bool(names) and all(n in asked for n in names)
 
 
 def _has_number(tokens: list[str]) -> bool:

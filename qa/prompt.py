@@ -33,9 +33,12 @@ _EXPLAIN = re.compile(
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:" + VIEW_VERBS + r")\b"
-    r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked)\b"
+    r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked"
+    r"|worries|worried|angered|angers|upset|upsets|bothers|bothered)\b"
     r"|what\s+(?:is|was|are|were|has|have|had)\b.{0,80}?\b(?:accused|charged|suspected)\s+of\b"
+    r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\b(?:accuse|accused)\b.{0,60}?\bof\b"
     r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"
+    r"|what(?:['’]s|\s+(?:is|was|are|were))\s+(?:his|her|their|its|the)\s+(?:case|argument|reasoning|complaint|objection)\b"
     r"|what\s+(?:was|were|is|are)\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
     r"|what\s+(?:reasons?|explanation)\b"
     r")",

@@ -90,9 +90,45 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("In which year did the club win the cup?", "Tuesday", "year"),
     ("When is the refinery expected to start making petrol again?", "in the US as refinery problems propelled petrol prices to", "date"),
     ("When are problems that have polynomial-time solutions?", "intractable problems", "date"),
+    ("How long will the Boro winger be out with his hamstring injury?", "16", "length"),
+    ("How long has the board given Glazer to finish his checks?", "300", "length"),
 ])
 def test_an_answer_of_another_type_is_wrong(question, answer, kind):
     assert wrong_type(question, answer) == kind
+
+
+@pytest.mark.parametrize("answer", ["16 weeks", "three months", "2km", "until 1796", "1796", "a fortnight"])
+def test_a_length_of_time_or_distance_fits_with_its_unit_or_as_the_year_it_ends(answer):
+    assert wrong_type("How long will the Boro winger be out?", answer) is None
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What did the US regulator OFHEO accuse Fannie Mae of doing with its accounts?", "explain"),
+    ("Parmalat's administrator has sued 80 banks - what is his case against them?", "explain"),
+    ("What worries the RSPCA about online hunting?", "explain"),
+    ("According to Ericsson's research, why are older people texting more?", "explain"),
+    ("What is the name of the woman who accused him?", "factoid"),  # a name asked for, not what was said
+    ("What did the Taliban want to subject the country to?", "factoid"),
+])
+def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
+    from qa.prompt import question_kind
+
+    assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize("question, answer, repeats", [
+    ("Who replaced Ian MacDonald QC on the special advocates panel?", "Mr MacDonald", True),
+    ("Which security firm was working at the Vibe awards?", "Vibe magazine", True),
+    ("Which foreign partner did RHB pick for its Islamic bank in Malaysia?", "Malaysia's third-biggest lender", True),
+    ("Who has Korn brought in to replace Head on guitar?", "Brian 'Head' Welch", False),  # names someone new
+    ("Which team did Chelsea beat?", "Arsenal", False),
+    ("What is the highest court in European Union law?", "the European Court of Justice", False),  # not who / which
+    ("Who won the race?", "the Kenyan", False),  # no name at all: not this check's to judge
+])
+def test_a_who_or_which_answer_naming_only_the_questions_names_repeats_it(question, answer, repeats):
+    from qa.answerable import repeats_the_question
+
+    assert repeats_the_question(question, answer) is repeats
 
 
 def _turn(question: str, span: str, **settings) -> Turn:
@@ -171,6 +207,14 @@ def test_answers_agree_by_their_words_however_an_amount_is_written():
     ("The operator says lorry traffic is picking up - so why isn't it benefiting?", "so why isn't it benefiting?"),
     ("Who is the MP - the one who defected?", "Who is the MP - the one who defected?"),
     ("Did it rise? I read that it fell. What happened?", "Did it rise? I read that it fell. What happened?"),
+    # a clause before a comma, then why / how / what: the question proper follows the comma
+    ("According to Ericsson's research, why are older people texting more?", "why are older people texting more?"),
+    ("If satellite maps are online, why do aid workers want paper ones?", "why do aid workers want paper ones?"),
+    ("hey quick question, why is Davenport having a go at Wimbledon?", "why is Davenport having a go at Wimbledon?"),
+    ("According to Incomes Data Services, how much do employers pay?", "how much do employers pay?"),
+    # but not before who / which / a verb, which go on a statement as well
+    ("The bank, which was bought in 2004, is cutting jobs - why?", "why?"),
+    ("The Council, the legislative body, is made up of what type of people?", "The Council, the legislative body, is made up of what type of people?"),
 ])
 def test_the_question_proper_leaves_out_a_greeting_and_what_is_said_before_it(message, question):
     from qa.answer_type import question_proper
