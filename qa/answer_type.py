@@ -157,7 +157,7 @@ _TIME_WORDS = (  # a time or a span of time, or one told by what it comes before
     "after before during following when while upon by within last next this previous past coming "
     "morning afternoon evening night noon midnight dawn day days week weeks month months year years decade "
     "decades century centuries season seasons spring summer autumn fall winter christmas easter beginning start "
-    "end middle period era"
+    "end middle period era bc ad bce ce"
 )
 DATE_WORDS = set(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
 CLOCK = re.compile(
@@ -174,6 +174,7 @@ AMOUNT = re.compile(
 )
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
+_NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
@@ -198,8 +199,9 @@ def fits_type(kind: str | None, answer: str) -> bool:
         return has_digit or bool(_words(answer) & NUMBER_WORDS)
     if kind == "year":
         return bool(YEAR.search(answer))
-    if kind == "date":
-        return has_digit or bool(_words(answer) & (DATE_WORDS | NUMBER_WORDS))
+    if kind == "date":  # a number counting something else is no date ("50 countries", "2nd Battalion")
+        return bool(_words(answer) & (DATE_WORDS | NUMBER_WORDS)) or bool(CLOCK.search(answer)) or any(
+            not m.group(1) or m.group(1).lower() in DATE_WORDS for m in _NUMBER_THEN.finditer(answer))
     if kind == "length":  # a span of time or a distance has its unit: "16" is neither ("16 weeks", "three months",
         return bool(_words(answer) or YEAR.search(answer))  # "2km"); a year may be where it ends ("until 1796")
     if kind == "clock":  # a clock time or a duration, or a time told in words ("that evening"): not a bare number

@@ -65,6 +65,9 @@ def test_the_question_form_asks_for_a_type(question, kind):
     ("When did it happen?", "last week"),
     ("When did it happen?", "Tuesday"),
     ("When will the game be completed?", "5 January"),
+    ("When will the game be completed?", "2100 local time"),
+    ("When was the first known reference to immunity?", "430 BC"),
+    ("When did it happen?", "2004"),
     ("When will he retire?", "after the World Cup"),
     ("When are subject committees established?", "at the beginning of each parliamentary session"),
     ("When was Warsaw razed?", "During the Second World War"),
@@ -90,6 +93,8 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("In which year did the club win the cup?", "Tuesday", "year"),
     ("When is the refinery expected to start making petrol again?", "in the US as refinery problems propelled petrol prices to", "date"),
     ("When are problems that have polynomial-time solutions?", "intractable problems", "date"),
+    ("When does the Miyazaki film open in UK cinemas?", "50 countries around the world", "date"),  # counts something else
+    ("When did the Gurkhas arrive in Aceh?", "2nd Battalion Royal Gurkha Rifles", "date"),
     ("How long will the Boro winger be out with his hamstring injury?", "16", "length"),
     ("How long has the board given Glazer to finish his checks?", "300", "length"),
 ])
