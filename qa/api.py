@@ -238,7 +238,7 @@ class QA:
         subject, not the part asked after ("What happened as a result of the Russo-Japanese
         War?" in "Imperialism"). Not for a follow-up, whose conversation has had the story already."""
         s = turn.settings
-        if not (s.gist_lede and turn.supports and turn.follow_up is None and turn.trace.kind == "explain" and asks_gist(turn.question)):
+        if not (s.gist_lede and turn.supports and turn.follow_up is None and asks_gist(turn.question)):  # a gist question is an explain one
             return
         read = turn.supports[0].passage
         opening = self.retriever.opening(read.hit.doc_id)

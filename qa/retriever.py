@@ -3,6 +3,7 @@ then a second-stage reranker. Every hit carries the score of each stage."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Callable
 
 import numpy as np
@@ -247,9 +248,7 @@ class Retriever:
     def opening(self, doc_id: str) -> Hit | None:
         """The article's first chunk, which opens with its lede (None: the article is gone)."""
         ids = self.store.chunk_ids(doc_id)[:1]
-        rows = self.store.chunks(ids)
-        unscored = dict.fromkeys(("dense", "lexical", "fused", "rerank", "sentence", "model"), {})
-        return next(iter(self._hits(ids, rows, unscored, "rerank")), None)
+        return next(iter(self._hits(ids, self.store.chunks(ids), defaultdict(dict), "rerank")), None)  # no stage scored it
 
     def retrieve(self, question: str, s: Settings, encode=None, focus: str | None = None) -> list[Hit]:
         st = self.stages(question, s, depth=s.k, encode=encode, focus=focus)
