@@ -160,6 +160,7 @@ _TIME_WORDS = (  # a time or a span of time, or one told by what it comes before
     "end middle period era bc ad bce ce"
 )
 DATE_WORDS = set(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
+TIME_WORDS = set(_TIME_WORDS.split())  # a day or a month is a date, no time of day nor a duration ("Sunday" for "What time did he run?")
 CLOCK = re.compile(
     r"\d\s*[:.]\s*\d\d|\d\s*(?:am|pm|a\.m|p\.m|h|hrs?|hours?|mins?|minutes?|secs?|seconds?)\b|(?<!\d\d\d)\d\s*s\b"  # not "1990s"
     r"|\b(?:noon|midnight|o'clock|gmt|bst|local time|hours?|minutes?|seconds?)\b",
@@ -205,7 +206,7 @@ def fits_type(kind: str | None, answer: str) -> bool:
     if kind == "length":  # a span of time or a distance has its unit: "16" is neither ("16 weeks", "three months",
         return bool(_words(answer) or YEAR.search(answer))  # "2km"); a year may be where it ends ("until 1796")
     if kind == "clock":  # a clock time or a duration, or a time told in words ("that evening"): not a bare number
-        return bool(CLOCK.search(answer)) or bool(_words(answer) & DATE_WORDS)
+        return bool(CLOCK.search(answer)) or bool(_words(answer) & TIME_WORDS)
     return True
 
 

@@ -145,6 +145,17 @@ def _describes(term: str) -> bool:
     return fold(term) in _DESCRIPTORS
 
 
+# the names between "which" / "what" and the noun they ask for describe the answer, not what the
+# question is about ("Which Hollywood producer ...?", "What Columbia President ...?"): the article
+# may name the producer without calling him one
+_ANSWER_DESCRIBED = re.compile(r"\b(?i:which|what)\s+((?:[A-Z][\w'’.&-]*\s+){1,3})(?=[a-z])")
+
+
+def _answer_descriptors(question: str) -> set[str]:
+    m = _ANSWER_DESCRIBED.search(question)
+    return set(m.group(1).split()) if m else set()
+
+
 def _mentions(name: str, words: set[str]) -> bool:
     return _mentions_word(name, words) or any(_mentions_word(n, words) for n in _SAME_PLACE.get(name, ()))
 
@@ -214,11 +225,12 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
         return False
 
     missing: list[str] = []
+    answer_described = _answer_descriptors(question)
     for run in _name_runs(question):
         folded = [fold(t) for t in run]
         if " ".join(folded) in _PLACE_NAMES or (  # "New Zealand"; "North American", "South Korea"
             any(w in _DESCRIPTORS for w in folded) and all(w in _DESCRIPTORS | _COMPASS for w in folded)
-        ):
+        ) or set(run) <= answer_described:
             continue
         absent = [t for t in run if not mentioned(t)]
         if len(run) > 1 and absent:

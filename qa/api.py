@@ -23,7 +23,7 @@ from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
 from .records import Answer, Hit
-from .retriever import MemoEncoder, Retriever, names_said, words_said
+from .retriever import MemoEncoder, Retriever, names_said, term_coverage, words_said
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
 from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
 from .validate import check_input
@@ -206,10 +206,15 @@ class QA:
                 turn.supports, turn.trace.dropped = ground_sentences(
                     turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
                 )
-                if not turn.supports and s.gist_best and asks_gist(turn.question):
-                    # "What's going on with X?" read as "X is going on" (the model's own
-                    # "unanswerable" still declines: rules.ModelSaysUnanswerable)
-                    turn.supports = best(s.explain_sentences)
+                if not turn.supports and s.gist_best:
+                    # "What's going on with X?" read as "X is going on", "Why did Stan Lee take Marvel
+                    # to court?" as "Stan Lee took Marvel to court because he was in a court battle":
+                    # after a gist, or when they hold most of the question's terms, the sentences that
+                    # best answer it do (the model's own "unanswerable" still declines:
+                    # rules.ModelSaysUnanswerable)
+                    chosen = best(s.explain_sentences)
+                    if asks_gist(turn.question) or term_coverage(turn.standalone, " ".join(x.span for x in chosen)) >= s.explain_best_cover:
+                        turn.supports = chosen
                 elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
                     turn.supports += best(s.explain_sentences - len(turn.supports), [x.sentence for x in turn.supports])
             turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
