@@ -90,6 +90,8 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
     ("What time did the Ethiopian great clock when he won the half-marathon?", "2002", "clock"),
     ("What time did he clock?", "the 1990s", "clock"),
+    ("What time did Haile Gebrselassie run when he won the half-marathon?", "Sunday", "clock"),  # a day, no time
+    ("What time did he clock?", "March", "clock"),
     ("In which year did the club win the cup?", "Tuesday", "year"),
     ("When is the refinery expected to start making petrol again?", "in the US as refinery problems propelled petrol prices to", "date"),
     ("When are problems that have polynomial-time solutions?", "intractable problems", "date"),
@@ -113,6 +115,14 @@ def test_a_length_of_time_or_distance_fits_with_its_unit_or_as_the_year_it_ends(
     ("What worries the RSPCA about online hunting?", "explain"),
     ("According to Ericsson's research, why are older people texting more?", "explain"),
     ("What is the name of the woman who accused him?", "factoid"),  # a name asked for, not what was said
+    ("What's Age Concern's criticism of the government's plans for care budgets?", "explain"),
+    ("whats the problem the church ministers in jonesboro have with nelly", "explain"),
+    ("What's the Electronic Frontier Foundation's argument against Apple?", "explain"),
+    ("Metal Slug 3 - where does the game's name actually come from?", "explain"),  # an origin, told in a sentence
+    ("tell me where the name Yahoo came from", "explain"),
+    ("What is the problem attributed to defining if two graphs are isomorphic?", "factoid"),  # the problem's name
+    ("What is his case number?", "factoid"),
+    ("Where did the striker come from?", "factoid"),  # a place
     ("What did the Taliban want to subject the country to?", "factoid"),
 ])
 def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):

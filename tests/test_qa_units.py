@@ -299,6 +299,17 @@ def test_a_name_the_article_shortens_is_still_mentioned():
     assert missing_names("What did Robert Stearns tell a colleague?", text, lambda: article) == []
     assert missing_names("What did Marsh's Robert Stearns tell?", "Marsh said Mr Stearns told a colleague.", lambda: article) == []
     assert missing_names("How many jobs did Alaska Airlines cut?", text, lambda: article) == ["Alaska"]
+
+
+@pytest.mark.parametrize("question, missing", [
+    ("Which Hollywood producer is Stan Lee teaming up with for Foreverman?", []),  # describes the answer
+    ("What Columbia President went to Harvard?", []),
+    ("Which producer is Stan Lee teaming up with in Hollywood?", ["Hollywood"]),  # what the question is about
+    ("Which Hollywood producer is Ang Lee teaming up with?", ["Ang"]),  # the question's own names still count
+])
+def test_the_names_between_which_and_its_noun_describe_the_answer(question, missing):
+    text = "Stan Lee is to team up with Robert Evans on Foreverman; a president went to Harvard."
+    assert missing_names(question, text) == missing
     assert missing_names("What did New Briton say?", text, lambda: article) == ["New"]
     # initials, apostrophes and possessives
     assert missing_names("What was American Express Financial Advisors called?", "AEFA was bought in 1984.") == []
@@ -760,6 +771,45 @@ def test_thanks_and_greetings_are_never_names():
         assert key_terms(q)[1] == {"league", "cup"}, q
     assert missing_names("Who won the League Cup final? Arsenal fans ask.", passage) == ["Arsenal"]
     assert missing_names("Hello! Did Thanks Giving win the Cheers Cup?", passage) == ["Giving"]
+
+
+# ---- an explanation whose reply grounds nothing ----------------------------------------------
+
+_SUED = ("Spider-Man creator Stan Lee has won a court battle with Marvel over his share of the profits. "
+         "Lee sued Marvel because he said it had gone back on an agreement to pay him 10% of its film profits. "
+         "The company said it would appeal.")
+
+
+@pytest.mark.parametrize("question, answered", [
+    ("Why did Spider-Man creator Stan Lee take Marvel to court?", True),  # the best sentences hold its terms
+    ("Why did the Marvel illustrator quit the firm's London office?", False),  # they hold few of them
+])
+def test_an_explanation_whose_reply_grounds_nothing_takes_the_best_sentences_that_hold_the_question(fast_embedder, tmp_path, question, answered):
+    from qa.config import Settings
+    from qa.evidence import clean_sentences
+    from qa.rules import Turn
+
+    store = IndexStore(tmp_path / "ix", embedder=fast_embedder)
+    store.add_documents([Document(doc_id="lee.txt", title="Stan Lee wins Marvel case", text=_SUED)])
+    qa = QA(store=store)
+    (cid,) = store.chunk_ids("lee.txt")
+    row = store.chunks([cid])[cid]
+    hit = Hit(chunk_id=row.chunk_id, doc_id=row.doc_id, title=row.title, text=row.text, start=row.start, end=row.end, score=1.0)
+    passage = Passage(number=1, hit=hit, sentences=clean_sentences(hit))
+
+    def ground(settings):
+        turn = Turn(question=question, standalone=question, settings=settings, articles=lambda p: "", hits=[hit],
+                    passages=[passage], encode=fast_embedder.encode)
+        turn.trace.kind = "explain"
+        turn.raw = "He took Marvel to court because of a legal fight with the comics giant."  # restates; grounds nothing
+        qa._ground(turn, None)
+        return turn.supports
+
+    supports = ground(Settings())
+    assert bool(supports) is answered
+    if answered:
+        assert any("gone back on an agreement" in x.span for x in supports)
+    assert ground(Settings().with_(explain_best_cover=1.01)) == []  # the setting turns it off
 
 
 # ---- a question after a story's gist leads with the article's opening sentence ----------------
