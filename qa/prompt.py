@@ -43,7 +43,8 @@ _EXPLAIN = re.compile(
     r"(?:case|argument|reasoning|complaint|objection|criticism|concern|worry|fear|gripe|explanation|excuse|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b))s?\b(?!\s+(?:number|file)\b)"
     # where a name comes from: an origin, told in a sentence ("Metal Slug 3 - where does the game's name come from?")
     r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+did\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
-    r"|what\s+(?:was|were|is|are)\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
+    r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
+    r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+behind\b"  # "What's behind Uefa's decision ...?": its cause
     r"|what\s+(?:reasons?|explanation)\b"
     r")",
     re.IGNORECASE,
@@ -77,10 +78,14 @@ def asks_gist(question: str) -> bool:
     return bool(_GIST.search(question_proper(question)))
 
 
+_HEDGE = re.compile(r"\b(what|why|how|who|which)\s+(?:exactly|precisely|actually|really)\b", re.IGNORECASE)
+
+
 def question_kind(question: str) -> str:
     """"explain" for why / how / what-did-X-say questions, those after a story's gist (asks_gist)
     and those answered yes or no (the article's sentences that settle it), else "factoid"."""
-    return "explain" if _EXPLAIN.search(question_proper(question)) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
+    asked = _HEDGE.sub(r"\1", question_proper(question))  # "What exactly is X accused of?"
+    return "explain" if _EXPLAIN.search(asked) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
 
 
 SYSTEM = (

@@ -123,6 +123,10 @@ def test_a_length_of_time_or_distance_fits_with_its_unit_or_as_the_year_it_ends(
     ("What is the problem attributed to defining if two graphs are isomorphic?", "factoid"),  # the problem's name
     ("What is his case number?", "factoid"),
     ("Where did the striker come from?", "factoid"),  # a place
+    ("What's the reason MG Rover's tie-up with Shanghai Automotive has been held up?", "explain"),
+    ("What's behind Uefa's decision to allow matches on artificial pitches?", "explain"),
+    ("What exactly is the Balco lab accused of?", "explain"),  # a hedge after "what" changes nothing
+    ("What exactly is the name of the lab?", "factoid"),
     ("What did the Taliban want to subject the country to?", "factoid"),
 ])
 def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
