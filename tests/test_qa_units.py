@@ -603,6 +603,20 @@ def test_the_text_before_the_answer_or_the_title_may_set_the_year():
     assert first_decline(VERIFY, turn) is None
 
 
+@pytest.mark.parametrize("question, declined", [
+    ("How much did Hendrix's 1965 Fender Stratocaster go for?", False),  # part of a name
+    ("Which Elvis single was the 999th number one?", False),  # a rank
+    ("How much did Hendrix's guitar go for in 1965?", True),  # a year that pins the sale
+    ("What did the guitar fetch on May 2nd?", True),  # a date
+])
+def test_a_number_that_names_or_ranks_what_is_asked_about_pins_nothing(question, declined):
+    from qa.rules import VERIFY, first_decline
+
+    text = "A guitar of Jimi Hendrix's sold for 100,000 pounds. It was a 1965 Fender Stratocaster, the 999th made, sold on May 2nd."
+    d = first_decline(VERIFY, _numbers_turn(question, text, "100,000 pounds"))
+    assert (d is not None and d.rule == "numbers") is declined
+
+
 def test_only_the_numbers_of_the_question_as_asked_count():
     """A follow-up's standalone question carries the previous turn's words, numbers too: those do
     not pin this answer."""
