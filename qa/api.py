@@ -207,11 +207,11 @@ class QA:
                     turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
                 )
                 if not turn.supports and s.gist_best:
-                    # "What's going on with X?" read as "X is going on", "Why did Stan Lee take Marvel
-                    # to court?" as "Stan Lee took Marvel to court because he was in a court battle":
-                    # after a gist, or when they hold most of the question's terms, the sentences that
-                    # best answer it do (the model's own "unanswerable" still declines:
-                    # rules.ModelSaysUnanswerable)
+                    # the reply restates the question ("What's going on with X?" read as "X is going
+                    # on"; "Why did Stan Lee take Marvel to court?" as "Stan Lee took Marvel to court
+                    # because he was in a court battle"): the sentences that best answer it stand in,
+                    # after a gist, or when they hold most of the question's terms (the model's own
+                    # "unanswerable" still declines: rules.ModelSaysUnanswerable)
                     chosen = best(s.explain_sentences)
                     if asks_gist(turn.question) or term_coverage(turn.standalone, " ".join(x.span for x in chosen)) >= s.explain_best_cover:
                         turn.supports = chosen

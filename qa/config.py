@@ -96,7 +96,7 @@ class Settings:
     min_explain_support: float = 0.5  # an explanation sentence is kept when an evidence sentence holds this share of its content words
     explain_add_best: bool = True  # an explanation of one grounded sentence gets the evidence sentence that best answers the question as its second
     gist_best: bool = True  # a question after a story's gist whose reply grounds nothing (it restates the question) gets the evidence sentences that best answer it
-    explain_best_cover: float = 0.7  # ... so does any explain question, when those sentences hold this share of its terms (>1: never; fresh3 explain contains 0.38 -> see docs/decisions.md)
+    explain_best_cover: float = 0.7  # ... so does any explain question when those sentences hold this share of its terms (>1: never): lower, SQuAD's near-misses, written against the paragraph, get answered (docs/decisions.md)
     gist_lede: bool = True  # a question after a story's gist is answered first by its article's opening sentence, the lede that sums the story up (news open explain contains 0.882 -> 0.971)
     yes_no_best: bool = True  # a yes/no question ("Did X win?") gets the evidence sentences that best answer it, not the reader's reply (a restatement, its yes or no often wrong)
     explain_sentences: int = 2  # at most this many evidence sentences in an explanation
