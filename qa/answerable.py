@@ -245,24 +245,21 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
     return missing
 
 
-# a number that names or ranks the thing asked about rather than pinning when or where: part of a
-# name ("Hendrix's 1965 Fender Stratocaster"), or an ordinal not after a month ("the 999th number
-# one", not "on December 25th")
-_NAMING_NUMBER = re.compile(r"(\d[\d,.]*)\s+[A-Z]")
+# an ordinal not after a month ranks the thing asked about rather than pinning when or where ("the
+# 999th number one", not "on December 25th"); a year before a name still pins ("the 2014 World Cup")
 _RANK = re.compile(r"(?:(\w+)\s+)?(\d+(?:st|nd|rd|th))\b", re.IGNORECASE)
 _MONTH_WORDS = set("january february march april may june july august september october november december "
                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 
 
 def _naming_numbers(question: str) -> set[str]:
-    named = {m.group(1).rstrip(",.") for m in _NAMING_NUMBER.finditer(question)}
-    return named | {m.group(2) for m in _RANK.finditer(question) if (m.group(1) or "").lower() not in _MONTH_WORDS}
+    return {m.group(2) for m in _RANK.finditer(question) if (m.group(1) or "").lower() not in _MONTH_WORDS}
 
 
 def numbers_unsaid(question: str, text: str) -> list[str]:
     """The numbers the question writes in digits ("in 1939", "the 200m", "85%") that `text` never
     mentions (as missing_names reads a number: "1600s" is the 17th century, "4th" fourth), but for
-    those that name or rank what is asked about (_naming_numbers)."""
+    an ordinal that ranks what is asked about (_naming_numbers)."""
     naming = _naming_numbers(question)
     return [t for t in missing_names(question, text) if any(c.isdigit() for c in t) and t not in naming]
 
