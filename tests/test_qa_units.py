@@ -299,6 +299,10 @@ def test_a_name_the_article_shortens_is_still_mentioned():
     assert missing_names("What did Robert Stearns tell a colleague?", text, lambda: article) == []
     assert missing_names("What did Marsh's Robert Stearns tell?", "Marsh said Mr Stearns told a colleague.", lambda: article) == []
     assert missing_names("How many jobs did Alaska Airlines cut?", text, lambda: article) == ["Alaska"]
+    assert missing_names("What did New Briton say?", text, lambda: article) == ["New"]
+    # initials, apostrophes and possessives
+    assert missing_names("What was American Express Financial Advisors called?", "AEFA was bought in 1984.") == []
+    assert missing_names("What did Ronan O'Gara's side score?", "Ronan O'Gara kicked 14 points.") == []
 
 
 @pytest.mark.parametrize("question, missing", [
@@ -310,10 +314,6 @@ def test_a_name_the_article_shortens_is_still_mentioned():
 def test_the_names_between_which_and_its_noun_describe_the_answer(question, missing):
     text = "Stan Lee is to team up with Robert Evans on Foreverman; a president went to Harvard."
     assert missing_names(question, text) == missing
-    assert missing_names("What did New Briton say?", text, lambda: article) == ["New"]
-    # initials, apostrophes and possessives
-    assert missing_names("What was American Express Financial Advisors called?", "AEFA was bought in 1984.") == []
-    assert missing_names("What did Ronan O'Gara's side score?", "Ronan O'Gara kicked 14 points.") == []
 
 
 def test_repeats_the_question():
