@@ -160,6 +160,7 @@ _TIME_WORDS = (  # a time or a span of time, or one told by what it comes before
     "end middle period era bc ad bce ce"
 )
 DATE_WORDS = set(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
+MONTHS = set(_MONTHS.split())
 TIME_WORDS = set(_TIME_WORDS.split())  # a day or a month is a date, no time of day nor a duration ("Sunday" for "What time did he run?")
 CLOCK = re.compile(
     r"\d\s*[:.]\s*\d\d|\d\s*(?:am|pm|a\.m|p\.m|h|hrs?|hours?|mins?|minutes?|secs?|seconds?)\b|(?<!\d\d\d)\d\s*s\b"  # not "1990s"

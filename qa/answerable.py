@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Callable
 
-from .answer_type import VIEW_VERBS, asks_who_or_which, offers_choice
+from .answer_type import MONTHS, VIEW_VERBS, asks_who_or_which, offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
@@ -247,21 +247,19 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
 
 # an ordinal not after a month ranks the thing asked about rather than pinning when or where ("the
 # 999th number one", not "on December 25th"); a year before a name still pins ("the 2014 World Cup")
-_RANK = re.compile(r"(?:(\w+)\s+)?(\d+(?:st|nd|rd|th))\b", re.IGNORECASE)
-_MONTH_WORDS = set("january february march april may june july august september october november december "
-                   "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_ORDINAL = re.compile(r"(?:(\w+)\s+)?(\d+(?:st|nd|rd|th))\b", re.IGNORECASE)
 
 
-def _naming_numbers(question: str) -> set[str]:
-    return {m.group(2) for m in _RANK.finditer(question) if (m.group(1) or "").lower() not in _MONTH_WORDS}
+def _ranks(question: str) -> set[str]:
+    return {m.group(2) for m in _ORDINAL.finditer(question) if (m.group(1) or "").lower() not in MONTHS}
 
 
 def numbers_unsaid(question: str, text: str) -> list[str]:
     """The numbers the question writes in digits ("in 1939", "the 200m", "85%") that `text` never
     mentions (as missing_names reads a number: "1600s" is the 17th century, "4th" fourth), but for
-    an ordinal that ranks what is asked about (_naming_numbers)."""
-    naming = _naming_numbers(question)
-    return [t for t in missing_names(question, text) if any(c.isdigit() for c in t) and t not in naming]
+    an ordinal that ranks what is asked about (_ranks)."""
+    ranks = _ranks(question)
+    return [t for t in missing_names(question, text) if any(c.isdigit() for c in t) and t not in ranks]
 
 
 _TOKEN = re.compile(r"\d[\d,.]*\d\w*|\w+(?:['’]\w+)*")
