@@ -38,12 +38,12 @@ _EXPLAIN = re.compile(
     r"|what\s+(?:is|was|are|were|has|have|had)\b.{0,80}?\b(?:accused|charged|suspected)\s+of\b"
     r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\b(?:accuse|accused)\b.{0,60}?\bof\b"
     r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"
-    # "what's his case ...", "What's Age Concern's criticism of ...", "what's the problem the ministers have with Nelly"
+    # "what's his case ...", "What's the reason ...", "What's Age Concern's criticism of ...", "what's the problem the ministers have with Nelly"
     r"|what(?:['’]?s|\s+(?:is|was|are|were))\s+(?:his|her|their|its|the|(?:[A-Z][\w.&-]*\s+){0,3}[A-Z][\w.&-]*['’]s?)\s+(?:main\s+|real\s+|big\s+|biggest\s+)?"
-    r"(?:case|argument|reasoning|complaint|objection|criticism|concern|worry|fear|gripe|explanation|excuse|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b))s?\b(?!\s+(?:number|file)\b)"
+    r"(?:reason|cause|thinking|case|argument|reasoning|complaint|objection|criticism|concern|worry|fear|gripe|explanation|excuse"
+    r"|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b))s?\b(?!\s+(?:number|file)\b)"
     # where a name comes from: an origin, told in a sentence ("Metal Slug 3 - where does the game's name come from?")
     r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+did\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
-    r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+the\s+(?:reasons?|causes?|explanation|thinking|argument|concerns?|criticism)\b"
     r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+behind\b"  # "What's behind Uefa's decision ...?": its cause
     r"|what\s+(?:reasons?|explanation)\b"
     r")",
