@@ -96,14 +96,19 @@ def asks_again(follow_up: str) -> bool:
     return bool(m) and not opens_as_question(q[m.end():])
 
 
+_HEDGE = re.compile(r"\b(what|when|where|why|how|who|which)\s+(?:exactly|precisely|actually|really)\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=256)  # every question form reads it, several times a question
 def question_proper(message: str) -> str:
     """The question a message asks, without what it says first: a greeting ("Hi, how many jobs
     ...?" -> "how many jobs ...?") or statements before it ("I read that Ericsson's profits went
     up. Why did they rise?" -> "Why did they rise?"). A message that opens with a question form is
     its own question ("What did Mr. Blair say?" is not cut at "Mr."); so is one with no later
-    sentence that opens as a question does. The question forms below read the question proper; the
-    names, numbers and words of the whole message still count."""
+    sentence that opens as a question does. A hedge after the question word goes too ("What exactly
+    is X accused of?", "When exactly did ...?"). The question forms below read the question proper;
+    the names, numbers and words of the whole message still count."""
+    message = _HEDGE.sub(r"\1", message)
     q = _GREETING.sub("", message, count=1)
     if opens_as_question(q):
         return q

@@ -78,14 +78,10 @@ def asks_gist(question: str) -> bool:
     return bool(_GIST.search(question_proper(question)))
 
 
-_HEDGE = re.compile(r"\b(what|why|how|who|which)\s+(?:exactly|precisely|actually|really)\b", re.IGNORECASE)
-
-
 def question_kind(question: str) -> str:
     """"explain" for why / how / what-did-X-say questions, those after a story's gist (asks_gist)
     and those answered yes or no (the article's sentences that settle it), else "factoid"."""
-    asked = _HEDGE.sub(r"\1", question_proper(question))  # "What exactly is X accused of?"
-    return "explain" if _EXPLAIN.search(asked) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
+    return "explain" if _EXPLAIN.search(question_proper(question)) or asks_gist(question) or asks_yes_or_no(question) else "factoid"
 
 
 SYSTEM = (

@@ -28,6 +28,7 @@ from qa.rules import VERIFY, Turn, first_decline
     ("Which year did the band split?", "year"),
     ("When will the match be replayed?", "date"),
     ("When's the trial due to start?", "date"),
+    ("When exactly will the match be replayed?", "date"),  # a hedge after the question word changes nothing
     ("What was Derartu Tulu's finishing time in the Great Caledonian Run?", "clock"),
     ("What time did the Ethiopian great clock in Spain?", "clock"),
     # no type: the form leaves it open
