@@ -34,8 +34,8 @@ VIEW_VERBS = (
 OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
 # a question may open so, then a request and a preposition ("By how much ...")
 _OPEN = OPENER + REQUEST + r"(?:(?:by|in|on|for|at|to|of|from|about|roughly|approximately|around|exactly)\s+)?"
-_AUX_WORDS = "did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall"
-_AUX = rf"(?:{_AUX_WORDS})\b"
+AUX_WORDS = "did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|must|might|may|shall"
+_AUX = rf"(?:{AUX_WORDS})\b"
 
 # words a person adds to a question to greet or to thank ("Hi,", "Thanks!", "Please answer
 # briefly."): they ask nothing, and capitalised they name nothing (retriever.key_terms)
@@ -64,7 +64,7 @@ _SENTENCE_END = re.compile(r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])|,\s+(?
 # a condition ("If satellite maps are online, why do ...?")
 _QUESTION_START = re.compile(
     OPENER + r"(?:" + _REQUESTED + r"(?:if|whether)\b|" + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|"
-    + _AUX_WORDS + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b)",
+    + AUX_WORDS + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b)",
     re.IGNORECASE,
 )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import OPENER, REQUEST, VIEW_VERBS, asks_yes_or_no, question_proper
+from .answer_type import AUX_WORDS, OPENER, REQUEST, VIEW_VERBS, asks_yes_or_no, question_proper
 from .evidence import Passage, looks_like_injection, visible
 from .history import FollowUp
 
@@ -32,9 +32,20 @@ _EXPLAIN = re.compile(
     OPENER + REQUEST + r"(?:"
     r"why\b|how come\b|for what reason\b|in what way\b|explain\b|describe\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|often|tall|high|fast|soon|early|late|few|little|most)\b)"
+    # "How low have Scotland sunk ...?", "How successful was ...?": a degree, answered by a span
+    r"(?!\s+(?!(?:come|else|so|then|now|on)\b)[a-z]+\s+(?:" + AUX_WORDS + r")\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:" + VIEW_VERBS + r")\b"
     r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked"
-    r"|worries|worried|angered|angers|upset|upsets|bothers|bothered)\b"
+    r"|worries|worried|angered|angers|upset|upsets|bothers|bothered|(?:set|sets)\s+off|(?:brought|brings|bring)\s+(?:down|about)"
+    r"|(?:got|gets|took|takes)\s+the\s+blame|(?:holds?|held)\s+back)\b"
+    # ... asked with a tense ("What has made it easier ...?", "What is holding back ...?")
+    r"|what\s+(?:has|have|had)\s+(?:made|caused|led|prompted|driven|pushed|sent|forced|triggered|sparked|held\s+back|set\s+off|brought\s+(?:down|about))\b"
+    r"|what\s+(?:is|are|was|were)\s+(?:causing|driving|pushing|prompting|triggering|sparking|forcing|holding\s+back|to\s+blame)\b"
+    # a view or a likeness, told in a sentence ("What did X compare Y to?", "What does X see as ...?",
+    # "What did X make of / read into Y?", "What did X put Y down to?")
+    r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\bcompare\b.{0,80}?\b(?:to|with)\s*[?.!]*\s*$"
+    r"|what\s+(?:did|does|do)\b.{0,80}?\b(?:(?:see|sees|saw)\b.{0,60}?\bas|make\s+of|read\s+into)\b"
+    r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\bput\b.{0,80}?\bdown\s+to\b"
     r"|what\s+(?:is|was|are|were|has|have|had)\b.{0,80}?\b(?:accused|charged|suspected)\s+of\b"
     r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\b(?:accuse|accused)\b.{0,60}?\bof\b"
     r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"

@@ -136,6 +136,34 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     assert question_kind(question) == kind
 
 
+@pytest.mark.parametrize("question, kind", [
+    ("What got the blame for Japanese manufacturers turning gloomier?", "explain"),
+    ("What set off the dollar's biggest one-day fall in four months?", "explain"),
+    ("what actually brought down the italian food group parmalat?", "explain"),
+    ("What is holding back online shopping in China?", "explain"),
+    ("What has made it easier for people to get games onto their phones?", "explain"),
+    ("What did Sun Microsystems compare its grid computing to?", "explain"),
+    ("What does the councillor see as Labour's biggest problem?", "explain"),
+    ("What did the referees' manager make of Kaplan's handling of the game?", "explain"),
+    ("What did the watchdog put its higher oil demand forecast down to?", "explain"),
+    ("What was made in the factory?", "factoid"),  # a passive "made": a thing, not a cause
+    ("What has the firm made this year?", "factoid"),
+    ("What does the company make?", "factoid"),
+    ("Which composer did the Fed chairman compare Adam Smith to?", "factoid"),  # "which": a name asked for
+    ("How low have Scotland sunk in the Fifa world rankings?", "factoid"),  # a degree: a span ("77th")
+    ("How successful was the initial effort by Braddock?", "factoid"),
+    ("How quickly can an algorithm solve the knapsack problem?", "factoid"),
+    ("How did Scotland sink so low?", "explain"),
+    ("How come the January sales didn't help?", "explain"),
+    ("How else can the bank raise cash?", "explain"),
+    ("how ebay makes its money", "explain"),
+])
+def test_causes_views_and_likenesses_are_explained_a_degree_is_a_span(question, kind):
+    from qa.prompt import question_kind
+
+    assert question_kind(question) == kind
+
+
 @pytest.mark.parametrize("question, answer, repeats", [
     ("Who replaced Ian MacDonald QC on the special advocates panel?", "Mr MacDonald", True),
     ("Which security firm was working at the Vibe awards?", "Vibe magazine", True),
