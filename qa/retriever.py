@@ -40,11 +40,16 @@ def key_terms(question: str) -> tuple[set[str], set[str]]:
 
 
 def stem(t: str) -> str:
-    """The word without a plural or verb ending ("oscars" -> "oscar", "counting" -> "count")."""
+    """The word without a plural or verb ending ("oscars" -> "oscar", "counting" -> "count"), and
+    without a final e, so that "sentence", "sentences" and "sentenced" read the same ("sentenc"),
+    and "companies" reads "company"."""
+    if len(t) - 3 >= MIN_STEM and t.endswith("ies"):
+        return t[:-3] + "y"
     for suf in ("ing", "ed", "es", "s"):
         if len(t) - len(suf) >= MIN_STEM and t.endswith(suf):
-            return t[: -len(suf)]
-    return t
+            t = t[: -len(suf)]
+            break
+    return t[:-1] if len(t) > MIN_STEM and t.endswith("e") else t
 
 
 def term_coverage(question: str, text: str, terms: tuple[set[str], set[str]] | None = None) -> float:

@@ -331,6 +331,22 @@ def test_repeats_the_question():
     assert repeats_the_question("Did Chelsea beat Arsenal whether or not Terry played?", "Chelsea")  # no choice offered
     assert repeats_the_question("Which team did Chelsea or its rivals beat?", "Chelsea")  # no options offered
     assert not repeats_the_question("Who scored more, Henry or Pires?", "Henry")  # the options after a comma
+    # a word ending in e reads as its inflections do
+    assert repeats_the_question("What prison sentence was the finance chief given?", "sentenced")
+    assert repeats_the_question("What did the visits encourage?", "encouraged")
+    assert not repeats_the_question("What prison sentence was the finance chief given?", "five years")
+
+
+@pytest.mark.parametrize("word, stemmed", [
+    ("sentence", "sentenc"), ("sentences", "sentenc"), ("sentenced", "sentenc"),
+    ("raise", "rais"), ("raised", "rais"), ("raising", "rais"), ("prices", "pric"), ("price", "pric"),
+    ("companies", "company"), ("company", "company"), ("oscars", "oscar"), ("counting", "count"),
+    ("sale", "sale"), ("sales", "sale"), ("sing", "sing"), ("one", "one"),  # short words stay
+])
+def test_stem_reads_a_word_and_its_inflections_alike(word, stemmed):
+    from qa.retriever import stem
+
+    assert stem(word) == stemmed
 
 
 @pytest.mark.parametrize("question", [
