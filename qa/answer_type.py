@@ -127,9 +127,12 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
                          r"(?:finishing|winning|finish|race|running)\s+time\b"
                          r"|" + _OPEN + r"what\s+time\s+" + _AUX, re.IGNORECASE)),
     ("year", re.compile(_OPEN + r"(?:what|which)\s+year\b", re.IGNORECASE)),
-    # "how much" money: "How much money ...", or "How much did/is/will ..." with a verb of paying
+    # "how much" money: "How much money ...", "How much extra government funding ...", "How much of
+    # Poland's national income ...", or "How much did/is/will ..." with a verb of paying
     # ("How much time did they spend?" asks for a number; so does "How much did it sell?": copies)
-    ("amount", re.compile(_OPEN + r"how\s+much\s+(?:(?:prize\s+)?money|cash)\b|" + _OPEN + r"how\s+much\s+" + _AUX
+    ("amount", re.compile(_OPEN + r"how\s+much\s+(?:[\w'’-]+\s+){0,3}?(?:money|cash|funding|funds|compensation|profits?|revenues?"
+                          r"|salary|salaries|wages?|fees?|fines?|debts?|investment|aid|budget|tax|taxes|damages|dividends?"
+                          r"|bonus|bonuses|income|earnings|subsid(?:y|ies)|donations?|ransom|rent)\b|" + _OPEN + r"how\s+much\s+" + _AUX
                           + r".{0,80}?\b(?:pay|pays|paid|paying|cost|costs|costing|spend|spends|spent|bid|bids|offer|offers"
                           r"|offered|offering|worth|seek|seeks|seeking|sought|charge|charges|charged|earn|earns|earned"
                           r"|fetch|fetched)\b", re.IGNORECASE)),

@@ -22,6 +22,9 @@ from qa.rules import VERIFY, Turn, first_decline
     ("How much did the father pay for the album?", "amount"),
     ("How much is the make-up artist seeking from Snoop Dogg?", "amount"),
     ("How much prize money did the two gamers win?", "amount"),
+    ("How much extra government funding will each pilot area receive?", "amount"),  # money by name
+    ("How much net income did the company make in 2002?", "amount"),
+    ("How much of Poland's national income does Warsaw produce?", "amount"),  # a share fits ("12%")
     ("How much time did the negotiators spend in talks?", "number"),  # a verb of paying, but not money
     ("How much did the album sell?", "number"),  # copies
     ("In what year was the ruling made?", "year"),
@@ -86,6 +89,7 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
 
 @pytest.mark.parametrize("question, answer, kind", [
     ("How much did the father pay for the Evanescence album?", "a 13", "amount"),
+    ("How much extra government funding will each pilot area receive?", "400", "amount"),  # 400 dispersal orders
     ("How many subscribers does the mobile operator have?", "40%", "count"),
     ("How many people were hurt in the blast?", "the city centre", "count"),
     ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
