@@ -146,6 +146,8 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     ("what actually brought down the italian food group parmalat?", "explain"),
     ("What is holding back online shopping in China?", "explain"),
     ("What has made it easier for people to get games onto their phones?", "explain"),
+    ("What annoys the reviewer about Star Wars: Battlefront?", "explain"),  # a feeling's cause, as "What worries ...?"
+    ("What surprised analysts about the results?", "explain"),
     ("What did Sun Microsystems compare its grid computing to?", "explain"),
     ("What does the councillor see as Labour's biggest problem?", "explain"),
     ("What did the referees' manager make of Kaplan's handling of the game?", "explain"),
