@@ -35,13 +35,13 @@ _EXPLAIN = re.compile(
     # "How low have Scotland sunk ...?", "How successful was ...?": a degree, answered by a span
     r"(?!\s+(?!(?:come|else|so|then|now|on)\b)[a-z]+\s+(?:" + AUX_WORDS + r")\b)"
     r"|what\s+(?:did|does|do|has|have|had|was|were|is|are)\b.{0,80}?\b(?:" + VIEW_VERBS + r")\b"
-    r"|what\s+(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|pushed|sent|forced|triggered|sparked"
+    # a cause, or a feeling's cause, asked of the present, the past or the perfect ("What has made it easier ...?")
+    r"|what\s+(?:(?:has|have|had)\s+)?(?:(?:made|makes|make)(?!\s+up\b)|caused|causes|cause|led|leads|prompted|prompts|drove|drives|driven|pushed|sent|forced|triggered|sparked"
     r"|worries|worried|angered|angers|upset|upsets|bothers|bothered|annoys|annoyed|frustrates|frustrated|irritates|irritated"
     r"|alarms|alarmed|scares|scared|frightens|frightened|disappoints|disappointed|impresses|impressed|surprises|surprised"
     r"|shocks|shocked|pleases|pleased|delights|delighted|(?:set|sets)\s+off|(?:brought|brings|bring)\s+(?:down|about)"
     r"|(?:got|gets|took|takes)\s+the\s+blame|(?:holds?|held)\s+back)\b"
-    # ... asked with a tense ("What has made it easier ...?", "What is holding back ...?")
-    r"|what\s+(?:has|have|had)\s+(?:made|caused|led|prompted|driven|pushed|sent|forced|triggered|sparked|held\s+back|set\s+off|brought\s+(?:down|about))\b"
+    # ... and as it goes on ("What is holding back ...?")
     r"|what\s+(?:is|are|was|were)\s+(?:causing|driving|pushing|prompting|triggering|sparking|forcing|holding\s+back|to\s+blame)\b"
     # a view or a likeness, told in a sentence ("What did X compare Y to?", "What does X see as ...?",
     # "What did X make of / read into Y?", "What did X put Y down to?")
