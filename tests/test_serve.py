@@ -230,21 +230,28 @@ def test_a_burst_beyond_the_queue_gets_busy_replies_at_once(server):
     """Two replicas answer one question each and about MAX_QUEUED wait: of a burst of 22, the rest
     get 503 "busy" (with Retry-After) at once, the others their answers. (The burst is well over
     the 10 places: on a loaded machine the proxy hands requests on slowly enough for the first
-    answers to free a place or two: with a burst of 14, two of three runs there turned none away.)"""
+    answers to free a place or two: with a burst of 14, two of three runs there turned none away.
+    So each answer that came back before the last "busy" reply allows one more answered request.)"""
     burst = REPLICAS + MAX_QUEUED + 12
     q = "Which sculptor did Richard Wentworth work for?"  # a short answer
+    t0 = time.perf_counter()
 
     def timed():
         t = time.perf_counter()
-        return (*post(server, {"question": q}), time.perf_counter() - t)
+        status, body, headers = post(server, {"question": q})
+        end = time.perf_counter()
+        return status, body, headers, end - t, end - t0
 
     with cf.ThreadPoolExecutor(burst) as ex:
         results = list(ex.map(lambda _: timed(), range(burst)))
     busy = [r for r in results if r[0] == 503]
     ok = [r for r in results if r[0] == 200]
-    # (Serve counts a request being handed to a replica as neither queued nor answered: one more may get in)
-    assert busy and len(busy) + len(ok) == burst and REPLICAS <= len(ok) <= REPLICAS + MAX_QUEUED + 2, [r[:2] for r in results]
-    for _, body, headers, secs in busy:
+    assert busy and len(busy) + len(ok) == burst, [r[:2] for r in results]
+    # (Serve counts a request being handed to a replica as neither queued nor answered: one more may
+    # get in; and a place freed by an answer before the burst was all turned away may be taken again)
+    freed = sum(1 for r in ok if r[4] < max(b[4] for b in busy))
+    assert REPLICAS <= len(ok) <= REPLICAS + MAX_QUEUED + 2 + freed, (len(ok), freed, [r[:2] for r in results])
+    for _, body, headers, secs, _end in busy:
         assert body["error"] == "busy" and "Try again in a few seconds" in body["message"], body
         assert headers.get("retry-after") == "5"
         assert secs < min(r[3] for r in ok), "a busy reply must not wait for an answer"
