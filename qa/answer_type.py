@@ -176,12 +176,15 @@ CLOCK = re.compile(
     re.IGNORECASE,
 )
 # an amount of money, or a share or multiple of one: a bare number is not a price ("a 13")
-AMOUNT = re.compile(
+_MONEY = (
     r"[£$€¥%]|\d\s*(?:m|bn|k|p)\b|\b(?:pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
-    r"|roubles?|rubles?|marks?|quid|thousand|million|billion|trillion|percent|per\s+cent|half|quarter|third|twice|double"
-    r"|triple|free|nothing)\b",
-    re.IGNORECASE,
+    r"|roubles?|rubles?|marks?|quid|percent|per\s+cent|half|quarter|third|twice|double|triple|free|nothing)\b"
 )
+MONEY = re.compile(_MONEY, re.IGNORECASE)
+# a size alone ("1.9 million") is money only where its sentence says so ("1.9 million shares" is not)
+MAGNITUDE = re.compile(r"\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
+AMOUNT = re.compile(_MONEY + r"|" + MAGNITUDE.pattern, re.IGNORECASE)
+_MONEY_AFTER = re.compile(r"\s*(?:" + _MONEY + r")", re.IGNORECASE)  # "100 billion| dollars"
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
 _NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
@@ -198,11 +201,25 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
 
 
-def fits_type(kind: str | None, answer: str) -> bool:
-    """The answer shows a sign of the type (any sign at all: see the module's note)."""
+def _money_in(sentence: str, answer: str) -> bool:
+    """Does the sentence write the answer as money: a currency sign before it ("$1.9 million") or a
+    word of money after it ("100 billion dollars")? An answer the sentence does not hold has the
+    benefit of the doubt."""
+    at = sentence.lower().find(answer.lower())
+    if at < 0:
+        return True
+    return bool(re.search(r"[£$€¥]\s*$", sentence[max(0, at - 3):at])) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
+
+
+def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> bool:
+    """The answer shows a sign of the type (any sign at all: see the module's note). Where the
+    answer's sentence is given, a size alone ("1.5 million") is an amount of money only if the
+    sentence writes it as money ("just 1.5 million" viewers is not)."""
     has_digit = any(c.isdigit() for c in answer)
     if kind == "amount":
-        return bool(AMOUNT.search(answer))
+        if MONEY.search(answer):
+            return True
+        return bool(MAGNITUDE.search(answer)) and (sentence is None or _money_in(sentence, answer))
     if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers)
         return fits_type("number", PERCENT.sub(" ", answer))
     if kind == "number":
@@ -259,7 +276,8 @@ def asks_yes_or_no(question: str) -> bool:
     return bool(_YES_OR_NO.match(rest) or (requested and _IF.match(rest))) and not offers_choice(question)
 
 
-def wrong_type(question: str, answer: str) -> str | None:
-    """The type the question asks for when the answer does not have it, else None."""
+def wrong_type(question: str, answer: str, sentence: str | None = None) -> str | None:
+    """The type the question asks for when the answer (read in its sentence, where given) does not
+    have it, else None."""
     kind = asked_type(question)
-    return None if fits_type(kind, answer) else kind
+    return None if fits_type(kind, answer, sentence) else kind

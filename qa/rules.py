@@ -197,7 +197,7 @@ class WrongType(Rule):
         if not turn.settings.answer_type or turn.trace.kind != "factoid" or turn.best is None:
             return None
         again = turn.follow_up is not None and asks_again(turn.follow_up.asked)
-        kind = wrong_type(turn.follow_up.question if again else turn.standalone, turn.best.span)
+        kind = wrong_type(turn.follow_up.question if again else turn.standalone, turn.best.span, turn.best.sentence.text)
         return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
 
 

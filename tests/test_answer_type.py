@@ -114,6 +114,21 @@ def test_a_length_of_time_or_distance_fits_with_its_unit_or_as_the_year_it_ends(
     assert wrong_type("How long will the Boro winger be out?", answer) is None
 
 
+@pytest.mark.parametrize("answer, sentence, fits", [
+    ("1.5 million", "Brookside was axed in 2003 after its ratings slumped from a peak of seven million to just 1.5 million.", False),
+    ("1.9 million", "The deal sees Mr Fuller receive £64.5m in cash and about 1.9 million shares in the firm.", False),
+    ("100 billion", "Saudi Arabia spent over 100 billion dollars in the ensuing decades.", True),
+    ("1.9 million", "The firm paid $1.9 million for the rights.", True),
+    ("£1.9 million", "The firm paid £1.9 million for the rights.", True),
+    ("2 million", "The firm paid two million for the rights.", True),  # not in its sentence: the benefit of the doubt
+])
+def test_a_size_alone_is_money_only_where_its_sentence_writes_it_as_money(answer, sentence, fits):
+    question = "How much did the company pay?"
+    assert wrong_type(question, answer) is None  # no sentence: a size is money, as before
+    assert wrong_type(question, answer, sentence) == (None if fits else "amount")
+    assert wrong_type("How many shares did he get?", answer, sentence) is None  # a count is not money
+
+
 @pytest.mark.parametrize("question, kind", [
     ("What did the US regulator OFHEO accuse Fannie Mae of doing with its accounts?", "explain"),
     ("Parmalat's administrator has sued 80 banks - what is his case against them?", "explain"),
@@ -200,6 +215,9 @@ def test_the_rule_declines_a_wrong_type_and_says_which_was_asked_for():
     d = first_decline(VERIFY, _turn("What was Derartu Tulu's finishing time?", "10,000"))
     assert d is not None and d.rule == "type" and d.reason == "the question asks for a time or duration and the answer gives none"
     assert first_decline(VERIFY, _turn("What was Derartu Tulu's finishing time?", "31:50")) is None
+    d = first_decline(VERIFY, _turn("How much did Redmond offer for Channel 4?", "1.5 million"))  # its sentence: no money
+    assert d is not None and d.rule == "type" and "an amount of money" in d.reason
+    assert first_decline(VERIFY, _turn("How much did Redmond offer for Channel 4?", "1.5 million pounds")) is None
 
 
 def test_the_rule_can_be_turned_off_and_leaves_explanations_alone():
