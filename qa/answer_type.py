@@ -18,12 +18,12 @@ from functools import lru_cache
 
 # a request wrapped around the question ("Can you tell me why ...", "Do you know how many ...",
 # "Please tell me when ..."): the question proper follows it
-_REQUESTED = (
+REQUESTED = (
     r"(?:(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|remind)\s+me|please(?:\s+tell\s+me)?|tell\s+me"
     r"|do\s+you\s+know|i(?:['’]d|\s+would)\s+like\s+to\s+know|i\s+(?:want|need)\s+to\s+know|i\s+wonder)[\s,:]+"
     r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?=explain\b|describe\b))"
 )
-REQUEST = _REQUESTED + "?"
+REQUEST = REQUESTED + "?"
 # verbs of saying, thinking and feeling: "what did X <verb> ..." asks for a view, answered in sentences
 VIEW_VERBS = (
     r"say|said|think|thought|claim|claimed|argue|argued|warn|warned|tell|told|describe|described|explain|explained"
@@ -58,12 +58,15 @@ _THANKS = re.compile(
 # or a comma before a question that "why", "how" or "what" opens ("According to the research, why are
 # ...?", "If the maps are online, why do ...?", "hey quick question, why is ...?"); not before "who",
 # "which", "where", "when" or a verb, which also go on a statement ("The bank, which was bought ...",
-# "The Council, the legislative body, is made up of ...")
-_SENTENCE_END = re.compile(r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])|,\s+(?=(?:why|how|what)\b)", re.IGNORECASE)
+# "The Council, the legislative body, is made up of ..."); or "but why" / "so how" with no mark at all
+# ("spam is dirt cheap to send but why is it still ...")
+_SENTENCE_END = re.compile(
+    r"(?:[.!:;]|\s[-\u2013\u2014]+)\s+(?=[^\W\d_])|,\s+(?=(?:why|how|what)\b)|\s+(?=(?:but|so)\s+(?:why|how)\b)", re.IGNORECASE
+)
 # "if" and "whether" open a question after a request ("Can you tell me if ..."); alone, "If ..." opens
 # a condition ("If satellite maps are online, why do ...?")
 _QUESTION_START = re.compile(
-    OPENER + r"(?:" + _REQUESTED + r"(?:if|whether)\b|" + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|"
+    OPENER + r"(?:" + REQUESTED + r"(?:if|whether)\b|" + REQUEST + r"(?:who|whom|whose|what|which|when|where|why|how|"
     + AUX_WORDS + r"|tell|give|summari[sz]e|sum\s+up|recap|outline|fill|brief|catch|update|any|explain|describe)\b)",
     re.IGNORECASE,
 )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .answer_type import AUX_WORDS, OPENER, REQUEST, VIEW_VERBS, asks_yes_or_no, question_proper
+from .answer_type import AUX_WORDS, OPENER, REQUEST, REQUESTED, VIEW_VERBS, asks_yes_or_no, question_proper
 from .evidence import Passage, looks_like_injection, visible
 from .history import FollowUp
 
@@ -42,7 +42,7 @@ _EXPLAIN = re.compile(
     r"|shocks|shocked|pleases|pleased|delights|delighted|(?:set|sets)\s+off|(?:brought|brings|bring)\s+(?:down|about)"
     r"|(?:got|gets|took|takes)\s+the\s+blame|(?:holds?|held)\s+back)\b"
     # ... and as it goes on ("What is holding back ...?")
-    r"|what\s+(?:is|are|was|were)\s+(?:causing|driving|pushing|prompting|triggering|sparking|forcing|holding\s+back|to\s+blame)\b"
+    r"|what(?:['’]s|\s+(?:is|are|was|were))\s+(?:causing|driving|pushing|prompting|triggering|sparking|forcing|holding\s+back|to\s+blame)\b"
     # a view or a likeness, told in a sentence ("What did X compare Y to?", "What does X see as ...?",
     # "What did X make of / read into Y?", "What did X put Y down to?")
     r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\bcompare\b.{0,80}?\b(?:to|with)\s*[?.!]*\s*$"
@@ -54,12 +54,22 @@ _EXPLAIN = re.compile(
     # "what's his case ...", "What's the reason ...", "What's Age Concern's criticism of ...", "what's the problem the ministers have with Nelly"
     r"|what(?:['’]?s|\s+(?:is|was|are|were))\s+(?:his|her|their|its|the|(?:[A-Z][\w.&-]*\s+){0,3}[A-Z][\w.&-]*['’]s?)\s+(?:main\s+|real\s+|big\s+|biggest\s+)?"
     r"(?:reason|cause|thinking|case|argument|reasoning|complaint|objection|criticism|concern|worry|fear|gripe|explanation|excuse"
+    r"|verdict|view|opinion|take|answer|response|reaction|solution|advice"
     r"|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b))s?\b(?!\s+(?:number|file)\b)"
     # where a name comes from: an origin, told in a sentence ("Metal Slug 3 - where does the game's name come from?")
     r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+did\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
     r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+behind\b"  # "What's behind Uefa's decision ...?": its cause
     r"|what\s+(?:reasons?|explanation)\b"
-    r")",
+    # a condition or a ground, a worry or a hope, a wish or advice: told in a sentence ("Under what
+    # conditions does ...?", "What are critics worried the law would do ...?", "What was the firm hoping
+    # to achieve ...?", "What does X want done with ...?", "What advice did X give ...?")
+    r"|under\s+what\s+(?:conditions|circumstances)\b|on\s+what\s+(?:grounds|basis)\b"
+    r"|what\s+(?:is|are|was|were)\b.{0,80}?\b(?:worried|afraid|nervous|concerned|scared|anxious|fearful|frightened|hoping)\b"
+    r"|what\s+(?:does|did|do)\b.{0,60}?\bwants?\s+(?:[\w'’-]+\s+){0,3}?(?:done|to\s+do)\b"
+    r"|what\s+advice\b"
+    r")"
+    # what someone said, asked for without an auxiliary ("Tell me what the ex-WorldCom boss said ...")
+    r"|" + OPENER + REQUESTED + r"what\b.{0,80}?\b(?:" + VIEW_VERBS + r"|says|thinks|claims|argues|warns|tells|believes|feels|reckons)\b",
     re.IGNORECASE,
 )
 
@@ -77,6 +87,7 @@ _GIST = re.compile(
     r"|what\s+(?:went|goes|is\s+going|was\s+going)\s+wrong\b"
     r"|what(?:['’]s|\s+is|\s+was)\s+the\s+(?:story|news|latest|background|gist|situation)(?:\s+(?:on|with|about|behind|of|at|in|over|for)\b|\s*[?.!]*\s*$)"
     r"|what(?:['’]s|\s+is)\s+new\s+(?:with|about|at|in|on|for)\b"
+    r"|what(?:['’]s|\s+is|\s+was)\s+the\s+deal\s+with\b"  # "What's the deal with X?", not "What was the deal worth?"
     r"|any\s+(?:news|updates?)\s+(?:on|about|with|from)\b"
     # "What is the lawsuit against Apple about?", not "What were they worried about?"
     r"|what(?:['’]s|\s+is|\s+was|\s+are|\s+were)\s[^?]{0,80}?(?<!ed)(?<!ing)(?<!\bsure)(?<!\bangry)(?<!\bupset)(?<!\bhappy)"

@@ -185,6 +185,34 @@ def test_causes_views_and_likenesses_are_explained_a_degree_is_a_span(question, 
     assert question_kind(question) == kind
 
 
+@pytest.mark.parametrize("question, kind", [
+    ("Under what conditions does the German chancellor think countries may run bigger deficits?", "explain"),
+    ("On what grounds do officials say they can take the land?", "explain"),
+    ("What are critics worried the software patents law would do to small developers?", "explain"),
+    ("What were children's charities worried about in the plan?", "explain"),
+    ("What are American TV networks nervous about?", "explain"),
+    ("What was the seed giant hoping to achieve by paying off an official?", "explain"),
+    ("What does the marathon world record holder want done with athletes caught doping?", "explain"),
+    ("What does Brian Brink want companies to do about HIV?", "explain"),
+    ("What advice did the director give students?", "explain"),
+    ("What's Gerard Houllier's verdict on the man who replaced him?", "explain"),
+    ("What's the Sale rugby boss's answer to clubs losing players?", "explain"),
+    ("What's pushing up demand for cars in India?", "explain"),  # "what's" as "what is"
+    ("Tell me what the ex-WorldCom boss said in court.", "explain"),  # what was said, asked without "did"
+    ("What's the deal with Dominica's Carib leader and the Disney sequel?", "explain"),
+    ("spam is dirt cheap to send but why is it still such an attractive business", "explain"),
+    ("What did the Taliban want to subject the country to?", "factoid"),  # a wish for a thing, not an action asked for
+    ("What was the deal worth?", "factoid"),
+    ("What is the answer number?", "factoid"),
+    ("Tell me what company the ex-WorldCom boss worked for.", "factoid"),
+    ("Which company's shares were investors worried about?", "factoid"),
+])
+def test_conditions_worries_wishes_advice_and_verdicts_are_explained(question, kind):
+    from qa.prompt import question_kind
+
+    assert question_kind(question) == kind
+
+
 @pytest.mark.parametrize("question, answer, repeats", [
     ("Who replaced Ian MacDonald QC on the special advocates panel?", "Mr MacDonald", True),
     ("Which security firm was working at the Vibe awards?", "Vibe magazine", True),
