@@ -64,7 +64,8 @@ _EXPLAIN = re.compile(
     # conditions does ...?", "What are critics worried the law would do ...?", "What was the firm hoping
     # to achieve ...?", "What does X want done with ...?", "What advice did X give ...?")
     r"|under\s+what\s+(?:conditions|circumstances)\b|on\s+what\s+(?:grounds|basis)\b"
-    r"|what\s+(?:is|are|was|were)\b.{0,80}?\b(?:worried|afraid|nervous|concerned|scared|anxious|fearful|frightened|hoping)\b"
+    # (not "What were the staff worried about?": about what, a span)
+    r"|what\s+(?:is|are|was|were)\b.{0,80}?\b(?:worried|afraid|nervous|concerned|scared|anxious|fearful|frightened|hoping)\b(?!\s+(?:about|of)\b)"
     r"|what\s+(?:does|did|do)\b.{0,60}?\bwants?\s+(?:[\w'’-]+\s+){0,3}?(?:done|to\s+do)\b"
     r"|what\s+advice\b"
     r")"
