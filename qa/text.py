@@ -47,38 +47,23 @@ def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]
     indexed articles write it where they capitalise it (`cases`: the store's word_cases) at least
     `share` of the times and `least` times: "who did middlesbrough beat in the uefa cup?" -> "who
     did Middlesbrough beat in the Uefa Cup?", so that its names count as names (docs/decisions.md,
-    "Questions as people type them"). A word the articles also write in lower case (`least` times
-    or more) is part of a name only beside another such word: "the uefa cup", but not "the
-    electronics industry association" (the articles' "Football Association"), whose one
-    capitalised word would be a name no article about the industry's association spells. Any other
-    question, and a word the articles never write, as typed."""
+    "Questions as people type them"). Any other question, and a word the articles never write, as typed."""
     if not typed_in_lower_case(question):
         return question
     head, space, rest = question.partition(" ")
-    found = list(WORD.finditer(rest))
-    known = {c.word: c for c in cases([m.group() for m in found])}
+    words = [m.group() for m in WORD.finditer(rest)]
+    known = {c.word: c for c in cases(words)}
 
-    def capitalised(m: re.Match) -> WordCase | None:
+    def cased(m: re.Match) -> str:
         stem = base(m.group())
         c = known.get(stem.lower())
-        if len(stem) < 2 or stem.lower() in _PRONOUNS or not (c and c.form):
-            return None
-        return c if c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower) else None
+        if len(stem) < 2 or stem.lower() in _PRONOUNS:
+            return m.group()
+        if c and c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower):
+            return c.form + m.group()[len(stem) :]
+        return m.group()
 
-    read = [capitalised(m) for m in found]
-    # a word the articles also write in lower case needs a capitalised word beside it (in the same run of words)
-    beside = [
-        any(0 <= j < len(found) and read[j] and rest[found[min(i, j)].end():found[max(i, j)].start()].strip() == "" for j in (i - 1, i + 1))
-        for i in range(len(found))
-    ]
-    out, at = [], 0
-    for i, m in enumerate(found):
-        c = read[i]
-        if c and (c.lower < least or beside[i]):
-            stem = base(m.group())
-            out += [rest[at:m.start()], c.form + m.group()[len(stem):]]
-            at = m.end()
-    return head + space + "".join(out) + rest[at:]
+    return head + space + WORD.sub(cased, rest)
 
 
 def _one_slip(word: str) -> set[str]:

@@ -670,9 +670,6 @@ def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_p
         Document("boro.txt", "Boro", "Fans saw Middlesbrough beat Lazio 2-0 in the Uefa Cup. So Lazio lost in the Uefa Cup, "
                  "and Middlesbrough's Mark Viduka scored. The bank of fans sang. Every bank, said the Bank of Italy, lent."),
         Document("us.txt", "US", "The US said the US economy grew. Rates in the US rose, they told us."),
-        Document("fa.txt", "FA", "The Football Association met the Royal Association, and the Football Association fined it. "
-                 "The association, said the Association of Chief Police, is the Association of Lawyers. An association grew. "
-                 "The Royal Association, the Association of Chief Police and the Association of Lawyers met the Association."),
     ])
     assert typed_in_lower_case("who did middlesbrough beat?") and typed_in_lower_case("Who did I see beat lazio?")
     assert not typed_in_lower_case("Who did Middlesbrough beat?")
@@ -686,10 +683,6 @@ def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_p
     assert read("did mark viduka score?") == "did mark viduka score?"  # capitalised once only: not enough
     assert read("how did Boro beat lazio?") == "how did Boro beat lazio?"  # typed with a capital: as typed
     assert read("who beat porto?") == "who beat porto?"  # never written in the articles: as typed
-    # "association": capitalised 9 times in 11, but also written in lower case: a name's word only beside another
-    assert read("what did the industry association say?") == "what did the industry association say?"
-    assert read("what did the football association say at the uefa cup?") == "what did the Football Association say at the Uefa Cup?"
-    assert read("who saw lazio, association and middlesbrough?") == "who saw Lazio, association and Middlesbrough?"  # a comma parts them
     # QA reads it so (retrieval, the reader, the names check); in capitals throughout, in lower case first
     qa = QA(store=store)
     assert qa.standalone("who did middlesbrough beat in the uefa cup?") == "who did Middlesbrough beat in the Uefa Cup?"
