@@ -169,6 +169,14 @@ def test_number_words_support_digit_answers():
     assert sup is not None and sup.span == "twelve" and sup.score == 1.0
 
 
+def test_a_number_supports_its_ordinal_and_no_other():
+    sup = find_support("264", _one_passage("Sherwood, ranked 264th in the world, makes his debut."))
+    assert sup is not None and sup.span == "264th" and sup.score == 1.0
+    for answer in ("26", "2640", "264m"):  # a part of it, another number, an amount
+        sup = find_support(answer, _one_passage("Sherwood, ranked 264th in the world, makes his debut."))
+        assert sup is None or sup.score == 0.0, answer
+
+
 def test_an_amount_never_matches_another_amount():
     assert support_tokens("$3.25bn") == support_tokens("3.25 billion") == ["325bn"]
     assert support_tokens("five million fans") == ["5m", "fans"] and support_tokens("m") == ["m"]
