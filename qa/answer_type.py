@@ -188,6 +188,7 @@ MONEY = re.compile(_MONEY, re.IGNORECASE)
 MAGNITUDE = re.compile(r"\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
 AMOUNT = re.compile(_MONEY + r"|" + MAGNITUDE.pattern, re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"\s*(?:" + _MONEY + r")", re.IGNORECASE)  # "100 billion| dollars"
+ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
 _NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
@@ -218,15 +219,15 @@ def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> boo
     """The answer shows a sign of the type (any sign at all: see the module's note). Where the
     answer's sentence is given, a size alone ("1.5 million") is an amount of money only if the
     sentence writes it as money ("just 1.5 million" viewers is not)."""
-    has_digit = any(c.isdigit() for c in answer)
     if kind == "amount":
         if MONEY.search(answer):
             return True
         return bool(MAGNITUDE.search(answer)) and (sentence is None or _money_in(sentence, answer))
     if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers)
         return fits_type("number", PERCENT.sub(" ", answer))
-    if kind == "number":
-        return has_digit or bool(_words(answer) & NUMBER_WORDS)
+    if kind == "number":  # an ordinal ranks, it counts nothing ("21st" for "How many people ...?")
+        answer = ORDINAL_NUMBER.sub(" ", answer)
+        return any(c.isdigit() for c in answer) or bool(_words(answer) & NUMBER_WORDS)
     if kind == "year":
         return bool(YEAR.search(answer))
     if kind == "date":  # a number counting something else is no date ("50 countries", "2nd Battalion")

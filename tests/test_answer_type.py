@@ -91,6 +91,8 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("How much did the father pay for the Evanescence album?", "a 13", "amount"),
     ("How much extra government funding will each pilot area receive?", "400", "amount"),  # 400 dispersal orders
     ("How many subscribers does the mobile operator have?", "40%", "count"),
+    ("How many people were at a Harvard sponsored regatta in 1875?", "21st", "count"),  # an ordinal ranks
+    ("How old is the club?", "the 4th", "number"),
     ("How many people were hurt in the blast?", "the city centre", "count"),
     ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
     ("What time did the Ethiopian great clock when he won the half-marathon?", "2002", "clock"),
