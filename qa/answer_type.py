@@ -186,7 +186,6 @@ _MONEY = (
 MONEY = re.compile(_MONEY, re.IGNORECASE)
 # a size alone ("1.9 million") is money only where its sentence says so ("1.9 million shares" is not)
 MAGNITUDE = re.compile(r"\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
-AMOUNT = re.compile(_MONEY + r"|" + MAGNITUDE.pattern, re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"\s*(?:" + _MONEY + r")", re.IGNORECASE)  # "100 billion| dollars"
 ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
