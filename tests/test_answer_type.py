@@ -180,14 +180,7 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     ("How come the January sales didn't help?", "explain"),
     ("How else can the bank raise cash?", "explain"),
     ("how ebay makes its money", "explain"),
-])
-def test_causes_views_and_likenesses_are_explained_a_degree_is_a_span(question, kind):
-    from qa.prompt import question_kind
-
-    assert question_kind(question) == kind
-
-
-@pytest.mark.parametrize("question, kind", [
+    # eleventh session: conditions, worries of what may happen, wishes for an action, advice, verdicts
     ("Under what conditions does the German chancellor think countries may run bigger deficits?", "explain"),
     ("On what grounds do officials say they can take the land?", "explain"),
     ("What are critics worried the software patents law would do to small developers?", "explain"),
@@ -209,7 +202,7 @@ def test_causes_views_and_likenesses_are_explained_a_degree_is_a_span(question, 
     ("Tell me what company the ex-WorldCom boss worked for.", "factoid"),
     ("Which company's shares were investors worried about?", "factoid"),
 ])
-def test_conditions_worries_wishes_advice_and_verdicts_are_explained(question, kind):
+def test_causes_views_likenesses_worries_and_wishes_are_explained_a_degree_is_a_span(question, kind):
     from qa.prompt import question_kind
 
     assert question_kind(question) == kind
