@@ -179,15 +179,16 @@ CLOCK = re.compile(
     re.IGNORECASE,
 )
 # an amount of money, or a share or multiple of one: a bare number is not a price ("a 13")
+_CURRENCY = r"[£$€¥]"
 _MONEY = (
-    r"[£$€¥%]|\d\s*(?:m|bn|k|p)\b|\b(?:pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
+    _CURRENCY + r"|%|\d\s*(?:m|bn|k|p)\b|\b(?:pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
     r"|roubles?|rubles?|marks?|quid|percent|per\s+cent|half|quarter|third|twice|double|triple|free|nothing)\b"
 )
 MONEY = re.compile(_MONEY, re.IGNORECASE)
 # a size alone ("1.9 million") is money only where its sentence says so ("1.9 million shares" is not)
 MAGNITUDE = re.compile(r"\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"\s*(?:" + _MONEY + r")", re.IGNORECASE)  # "100 billion| dollars"
-ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
+ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "4th", "264th": a rank, the one pattern of an ordinal
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
 _NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
@@ -211,7 +212,7 @@ def _money_in(sentence: str, answer: str) -> bool:
     at = sentence.lower().find(answer.lower())
     if at < 0:
         return True
-    return bool(re.search(r"[£$€¥]\s*$", sentence[max(0, at - 3):at])) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
+    return bool(re.search(_CURRENCY + r"\s*$", sentence[max(0, at - 3):at])) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
 
 
 def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> bool:

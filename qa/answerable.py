@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Callable
 
-from .answer_type import MONTHS, VIEW_VERBS, asks_who_or_which, offers_choice
+from .answer_type import MONTHS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
@@ -247,7 +247,7 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
 
 # an ordinal not after a month ranks the thing asked about rather than pinning when or where ("the
 # 999th number one", not "on December 25th"); a year before a name still pins ("the 2014 World Cup")
-_ORDINAL = re.compile(r"(?:(\w+)\s+)?(\d+(?:st|nd|rd|th))\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"(?:(\w+)\s+)?(" + ORDINAL_NUMBER.pattern + ")", re.IGNORECASE)
 
 
 def _ranks(question: str) -> set[str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from index.lexical import STOPWORDS
 
+from .answer_type import ORDINAL_NUMBER
 from .evidence import Passage, Sentence
 from .records import Citation
 from .retriever import key_terms, sentence_scores, term_coverage, terms_left
@@ -58,16 +59,13 @@ def support_tokens(s: str) -> list[str]:
     return out
 
 
-_ORDINAL_END = ("st", "nd", "rd", "th")
-
-
 def same_word(a: str, b: str) -> bool:
     # equal, or one a prefix of the other ("thermodynamics"/"thermodynamic", "1990"/"1990s"), or a
     # number and its ordinal however short ("264"/"264th": the reader drops the ending)
     if a == b or (min(len(a), len(b)) >= SAME_WORD_PREFIX and (a.startswith(b) or b.startswith(a))):
         return True
     short, long = sorted((a, b), key=len)
-    return short.isdigit() and long[len(short):] in _ORDINAL_END and long.startswith(short)
+    return short.isdigit() and long.rstrip(string.ascii_letters) == short and bool(ORDINAL_NUMBER.fullmatch(long))
 
 
 def _shared(pred: list[str], gold: list[str]) -> int:
