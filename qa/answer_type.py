@@ -124,6 +124,10 @@ def question_proper(message: str) -> str:
     return message
 
 
+# money's names: a sum in them is no count, nor does "How many euros ...?" count things
+_CURRENCY_WORDS = (r"pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
+                   r"|roubles?|rubles?|marks?|quid")
+
 # the type each question form asks for, the first that matches
 QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
     ("clock", re.compile(_OPEN + r"(?:what|which)(?:['’]s|\s+(?:was|is|were|are))?\s+(?:\w+(?:['’]s)?\s+){0,3}?"
@@ -139,7 +143,7 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
                           + r".{0,80}?\b(?:pay|pays|paid|paying|cost|costs|costing|spend|spends|spent|bid|bids|offer|offers"
                           r"|offered|offering|worth|seek|seeks|seeking|sought|charge|charges|charged|earn|earns|earned"
                           r"|fetch|fetched)\b", re.IGNORECASE)),
-    ("count", re.compile(_OPEN + r"how\s+many\s+(?!of\b)[^\W\d_]", re.IGNORECASE)),
+    ("count", re.compile(_OPEN + r"how\s+many\s+(?!of\b)(?!(?:" + _CURRENCY_WORDS + r")\b)[^\W\d_]", re.IGNORECASE)),
     ("number", re.compile(_OPEN + r"(?:how\s+(?:many|much|old)\b"
                           r"|(?:what|which)\s+(?:percentage|percent|proportion|share|rate)\b)", re.IGNORECASE)),
     ("date", re.compile(_OPEN + r"when(?:['’]s\b|\s+" + _AUX + ")", re.IGNORECASE)),
@@ -181,13 +185,15 @@ CLOCK = re.compile(
 # an amount of money, or a share or multiple of one: a bare number is not a price ("a 13")
 _CURRENCY = r"[£$€¥]"
 _MONEY = (
-    _CURRENCY + r"|%|\d\s*(?:m|bn|k|p)\b|\b(?:pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
-    r"|roubles?|rubles?|marks?|quid|percent|per\s+cent|half|quarter|third|twice|double|triple|free|nothing)\b"
+    _CURRENCY + r"|%|\d\s*(?:m|bn|k|p)\b|\b(?:" + _CURRENCY_WORDS
+    + r"|percent|per\s+cent|half|quarter|third|twice|double|triple|free|nothing)\b"
 )
 MONEY = re.compile(_MONEY, re.IGNORECASE)
 # a size alone ("1.9 million") is money only where its sentence says so ("1.9 million shares" is not)
 MAGNITUDE = re.compile(r"\b(?:thousand|million|billion|trillion)\b", re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"\s*(?:" + _MONEY + r")", re.IGNORECASE)  # "100 billion| dollars"
+_SUM = re.compile(_CURRENCY + r"|\b(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECASE)  # a sum of money: "£5m", "5m euros"
+_CURRENCY_AFTER = re.compile(r"\s*(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECASE)  # "20.9bn| rupees"
 ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "4th", "264th": a rank, the one pattern of an ordinal
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
@@ -205,6 +211,21 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
 
 
+def _sign_before(sentence: str, at: int) -> bool:
+    return bool(re.search(_CURRENCY + r"\s*$", sentence[max(0, at - 3):at]))
+
+
+def _sum_in(answer: str, sentence: str | None) -> bool:
+    """Is the answer a sum of money, or does its sentence write it as one: a currency sign before it
+    ("$1.9 million") or a currency after it ("20.9bn rupees"; a share or multiple, "14 free-to-air
+    channels" or "four half-courses", is not one)? No, where there is no sentence or it does not hold
+    the answer."""
+    if _SUM.search(answer):
+        return True  # "£1.9 million", "20.9bn rupees"
+    at = sentence.lower().find(answer.lower()) if sentence else -1
+    return at >= 0 and (_sign_before(sentence, at) or bool(_CURRENCY_AFTER.match(sentence, at + len(answer))))
+
+
 def _money_in(sentence: str, answer: str) -> bool:
     """Does the sentence write the answer as money: a currency sign before it ("$1.9 million") or a
     word of money after it ("100 billion dollars")? An answer the sentence does not hold has the
@@ -212,7 +233,7 @@ def _money_in(sentence: str, answer: str) -> bool:
     at = sentence.lower().find(answer.lower())
     if at < 0:
         return True
-    return bool(re.search(_CURRENCY + r"\s*$", sentence[max(0, at - 3):at])) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
+    return _sign_before(sentence, at) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
 
 
 def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> bool:
@@ -223,7 +244,9 @@ def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> boo
         if MONEY.search(answer):
             return True
         return bool(MAGNITUDE.search(answer)) and (sentence is None or _money_in(sentence, answer))
-    if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers)
+    if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers), nor a sum of
+        if _sum_in(answer, sentence):  # money ("20.9bn| rupees" employs no one)
+            return False
         return fits_type("number", PERCENT.sub(" ", answer))
     if kind == "number":  # an ordinal ranks, it counts nothing ("21st" for "How many people ...?")
         answer = ORDINAL_NUMBER.sub(" ", answer)

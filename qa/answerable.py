@@ -9,15 +9,19 @@ not back, whatever the model says:
 - negation: a question that asks about a negated relation ("Who did *not* sign the treaty?") is
   not answered by a sentence that states no negation: that sentence says who did;
 - a lost answer: the evidence span the model's answer snapped to keeps no content word ("of" for
-  "the law of 1685"), or a short answer's number is gone ("years" for "10 years").
+  "the law of 1685"), or a short answer's number is gone ("years" for "10 years");
+- what a count counts (`counts`): the thing a "how many" question counts and the thing its answer's
+  sentence counts with that number, which the verify stage compares ("two months" for "How many
+  MEPs voted ...?").
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Callable
 
-from .answer_type import MONTHS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice
+from .answer_type import AUX_WORDS, MAGNITUDE, MONTHS, NUMBER_WORDS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
@@ -27,6 +31,7 @@ PREFIX = 4  # a name and a word sharing their first this many letters name the s
 LENIENT_CHARS = 5  # ... as do one-typo spellings, for names this long or longer (short ones must match)
 RESTATES = 0.5  # a sentence holding this share of a negated question's terms (its negation aside) restates it, not negated
 SHORT_ANSWER = 3  # an answer of at most this many tokens is lost when its number is ("years" for "10 years")
+COUNT_WORDS = 3  # a count's noun phrase is read to at most this many words ("Nintendo DS consoles", "WAP page impressions")
 
 _LEADING_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?(?=[a-z])")  # "800m", "10,000m", "4th", "1600s": the number before a unit or suffix
 _ORDINALS = {
@@ -337,3 +342,73 @@ def span_lost_the_answer(answer: str, span: str) -> bool:
         return True
     said, kept = support_tokens(answer), support_tokens(span)
     return len(said) <= SHORT_ANSWER and _has_number(said) and not _has_number(kept)
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+", re.IGNORECASE)
+_PHRASE_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")  # a word (hyphens kept: "half-courses") or one other character
+_AUX = set(AUX_WORDS.split("|"))
+# what ends a noun phrase besides an auxiliary or a stopword (index.lexical's): "How many supporters turned up"
+_PHRASE_ENDS = STOPWORDS | _AUX | {"with", "over", "under", "up", "down", "only", "just", "some", "all", "each", "per",
+                                   "more", "less", "nearly", "almost", "around", "those", "while", "since", "until"}
+_PAST = set("came went won took made got left fled saw ran sold lost bought gave fell rose paid held met became began "
+             "said told found kept brought thought".split())  # irregular: what "-ed" does not catch
+_SCALES = {"m", "bn", "k"}  # "789m": a scale written as a unit, no thing counted
+# a count of any kind: "21 million online voters" and "60,000 European settlers" are people too
+_ANY_KIND = {"people", "persons", "times", "ones", "things"}
+
+
+@dataclass(frozen=True)
+class Count:
+    """What a "how many" question counts and what its answer's sentence counts with that number."""
+
+    asked: str  # "MEPs"
+    said: str  # "months" ("two months")
+
+    @property
+    def same(self) -> bool:
+        """The two share a word (by stem, or one begins the other: "clergy"/"clergymen") or one
+        spells out the other's initials ("Asbos", "anti-social behaviour orders"); the verify stage
+        compares the rest by meaning ("tracks"/"songs")."""
+        asked, said = self.asked.lower().split(), re.split(r"[\s-]+", self.said.lower())
+        if {stem(w) for w in asked} & {stem(w) for w in said}:
+            return True
+        if any(len(min(a, b, key=len)) >= PREFIX and (a.startswith(b) or b.startswith(a)) for a in asked for b in said):
+            return True
+        initials = "".join(w[0] for w in said if w)
+        return any(a.rstrip("s") == initials for a in asked if len(a) >= 3)
+
+
+def _noun_phrase(tokens: list[str]) -> list[str]:
+    """The first words of `tokens` up to a function word, a verb in the past tense or anything not a
+    word, at most COUNT_WORDS ("MEPs| voted for", "WAP page impressions", "clergymen| came")."""
+    words: list[str] = []
+    for t in tokens:
+        w = t.lower()
+        if not t[0].isalpha() or w in _PHRASE_ENDS or (words and (w.endswith("ed") or w in _PAST)):
+            break
+        words.append(t)
+        if len(words) == COUNT_WORDS:
+            break
+    return words
+
+
+def counts(question: str, answer: str, sentence: str) -> Count | None:
+    """What a "How many X ...?" question counts (X: its words up to a verb or a function word) and
+    what the answer's number counts in its sentence (the words after it there: "15 billion WAP page
+    impressions", or the answer's own: "200 jobs"). None when either is unknown: no "how many", a
+    count of any kind ("people", "times"), an answer its sentence does not hold, or no word after
+    its number ("11 of the then 12 member states" counts what comes later)."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    asked = _noun_phrase(_PHRASE_TOKEN.findall(question[m.end():]))
+    at = sentence.lower().find(answer.lower())
+    if not asked or asked[0].lower() in _ANY_KIND or at < 0:
+        return None
+    after = _PHRASE_TOKEN.findall(sentence[at + len(answer):].lstrip("-"))
+    while after and (MAGNITUDE.fullmatch(after[0]) or after[0].lower() in _SCALES):
+        after = after[1:]  # "15 billion| WAP page impressions"
+    said = _noun_phrase(after)
+    said += [w for w in _PHRASE_TOKEN.findall(answer) if w[0].isalpha() and w.lower() not in _PHRASE_ENDS
+             and w.lower() not in NUMBER_WORDS | _SCALES and not MAGNITUDE.fullmatch(w)]  # "200 jobs"
+    return Count(" ".join(asked), " ".join(said)) if said else None

@@ -12,8 +12,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from .answer_type import TYPE_NAMES, asks_again, wrong_type
-from .answerable import missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
+from .answerable import counts, missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
 from .citations import Support, agree
 from .config import Settings
 from .evidence import Passage
@@ -201,6 +203,27 @@ class WrongType(Rule):
         return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
 
 
+class CountsOther(Rule):
+    """A "how many" answer whose sentence counts something else with its number ("two months" for
+    "How many MEPs voted ...?", "789m euros" for "How many passengers ...?") is the passage's nearest
+    number, not the count asked for. The two things are compared by the embedder's cosine when they
+    share no word (answerable.counts), so "250 songs" still counts tracks."""
+
+    name = "counted"
+
+    def reason(self, turn):
+        s, best = turn.settings, turn.best
+        if not s.min_count_similarity or turn.trace.kind != "factoid" or best is None or turn.encode is None:
+            return None
+        count = counts(turn.standalone, best.span, best.sentence.text)
+        if count is None or count.same:
+            return None
+        a, b = turn.encode([count.asked, count.said])
+        if float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b) or 1.0) >= s.min_count_similarity:
+            return None
+        return f"the question counts {count.asked} and the answer's sentence counts {count.said}"
+
+
 class ReadersDisagree(Rule):
     """A factoid answer the reader gives with little confidence, from a sentence that says little of
     what the question asks about (Trace.said), and that a second reader, reading the same passage,
@@ -218,7 +241,10 @@ class ReadersDisagree(Rule):
 
 
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
-VERIFY: list[Rule] = [ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType(), ReadersDisagree()]
+VERIFY: list[Rule] = [
+    ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType(),
+    CountsOther(), ReadersDisagree(),
+]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import pytest
 
 from qa import Settings
 from qa.answer_type import asked_type, wrong_type
+from qa.answerable import counts
 from qa.citations import Support
 from qa.evidence import Passage, hit_sentences
 from qa.records import Hit
@@ -128,7 +129,28 @@ def test_a_size_alone_is_money_only_where_its_sentence_writes_it_as_money(answer
     question = "How much did the company pay?"
     assert wrong_type(question, answer) is None  # no sentence: a size is money, as before
     assert wrong_type(question, answer, sentence) == (None if fits else "amount")
-    assert wrong_type("How many shares did he get?", answer, sentence) is None  # a count is not money
+
+
+@pytest.mark.parametrize("answer, sentence, counts", [
+    ("20.9bn", "Third-quarter sales rose 34% to 20.9bn rupees.", False),  # "How many people does Wipro employ?"
+    ("789m", "The firm said sales were down 4% in 2004 to 789m euros ($1.03bn; £548m).", False),
+    ("1.9 million", "The firm paid $1.9 million for the rights.", False),
+    ("£1.9 million", "The firm paid £1.9 million for the rights.", False),
+    ("1.9 million", "Mr Fuller receives about 1.9 million shares in the firm.", True),
+    ("4m", "Nintendo has sold almost 4m DS consoles.", True),  # "4m" is a size, not money
+    ("14", "A third of the population will receive 14 free-to-air channels.", True),  # free, half: no currency
+    ("four", "Undergraduates take four half-courses per term.", True),
+    ("2 million", "The firm paid two million for the rights.", True),  # not in its sentence: the benefit of the doubt
+])
+def test_a_sum_of_money_counts_nothing(answer, sentence, counts):
+    assert wrong_type("How many shares did he get?", answer, sentence) == (None if counts else "count")
+    assert wrong_type("How many shares did he get?", answer) == ("count" if answer.startswith("£") else None)  # no sentence
+
+
+def test_how_many_of_a_currency_asks_for_a_number_not_a_count():
+    assert asked_type("How many euros did the tickets cost?") == "number"
+    assert asked_type("How many pounds of steam does the engine use?") == "number"
+    assert wrong_type("How many euros did the tickets cost?", "20", "The tickets cost 20 euros.") is None
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -370,3 +392,60 @@ def test_a_follow_up_that_asks_again_asks_for_the_previous_questions_type():
         turn.trace.kind = "factoid"
         d = first_decline(VERIFY, turn)
         assert (d is not None and d.rule == "type") == declined, (asked, span, d)
+
+
+# ---- what a count counts (qa.answerable.counts) and the rule that compares the two ------------------
+@pytest.mark.parametrize("question, answer, sentence, asked, said, same", [
+    ("How many MEPs voted for the directive at its second reading?", "two",
+     "Poland rejected its adoption twice in two months.", "MEPs", "months", False),
+    ("How many texts were sent to the appeal?", "15 billion",
+     "He estimates 15 billion WAP page impressions.", "texts", "WAP page impressions", False),
+    ("How many jobs is Heineken cutting in Sweden?", "200 jobs",
+     "It is cutting 200 jobs in Sweden.", "jobs", "jobs", True),  # the answer's own noun
+    ("How many Asbos did the courts issue?", "2,600",
+     "Some 2,600 anti-social behaviour orders were issued.", "Asbos", "anti-social behaviour orders", True),  # initials
+    ("How many refugees came?", "200", "200 clergymen came.", "refugees", "clergymen", False),
+    ("How many clergymen came?", "200", "200 clergy came.", "clergymen", "clergy", True),  # one begins the other
+    ("How many Gurkha soldiers did Britain offer?", "120", "Britain offered 120 Gurkhas.", "Gurkha soldiers", "Gurkhas", True),
+])
+def test_what_a_count_counts_is_read_from_the_question_and_the_answers_sentence(question, answer, sentence, asked, said, same):
+    count = counts(question, answer, sentence)
+    assert (count.asked, count.said, count.same) == (asked, said, same)
+
+
+@pytest.mark.parametrize("question, answer, sentence", [
+    ("How many people were injured?", "100", "The town is 100 kilometres south of the capital."),  # people: any kind
+    ("How many times has Labour put up taxes?", "66", "66 rises in tax."),
+    ("How many member states adopted the charter?", "11", "It was adopted by 11 of the then 12 member states."),  # nothing after
+    ("How many copies did it sell?", "1968", "Airport (1968) remains his best-loved work."),
+    ("How many copies did it sell?", "ten million", "It sold ten million."),  # nothing after the number
+    ("How many copies did it sell?", "10 million", "It sold ten million copies."),  # not in its sentence as given
+    ("What did it sell?", "ten", "It sold ten cars."),  # no count asked
+])
+def test_a_count_whose_thing_is_unknown_is_not_compared(question, answer, sentence):
+    assert counts(question, answer, sentence) is None
+
+
+def _counted_turn(question: str, span: str, sentence: str, encode) -> Turn:
+    turn = _turn(question, span)
+    hit = Hit(chunk_id=1, doc_id="d", title="t", text=sentence, start=0, end=len(sentence), score=2.0, rerank=2.0)
+    passage = Passage(number=1, hit=hit, sentences=hit_sentences(hit))
+    turn.passages, turn.encode = [passage], encode
+    turn.supports = [Support(span=span, sentence=passage.sentences[0], passage=passage, score=1.0)]
+    return turn
+
+
+@pytest.mark.model
+def test_the_rule_declines_a_count_of_something_else_by_the_embedders_meaning(embedder):
+    """The real embedder: "supporters" are unlike a club's "year history"; "tracks" are like "songs"
+    (no shared word, but the same thing), so that count answers."""
+    other = _counted_turn("How many supporters turned up to watch Middlesbrough?", "128",
+                          "Lazio, in their 128-year history, are top of Group E.", embedder.encode)
+    d = first_decline(VERIFY, other)
+    assert d is not None and d.rule == "counted" and "supporters" in d.reason and "year history" in d.reason
+    same = _counted_turn("How many tracks can the phones hold?", "250", "The phones can hold 250 songs.", embedder.encode)
+    assert first_decline(VERIFY, same) is None
+    assert first_decline(VERIFY, _counted_turn("How many supporters turned up?", "128", "Lazio, in their 128-year "
+                                               "history, lead.", None)) is None  # no embedder: not compared
+    other.settings = other.settings.with_(min_count_similarity=0.0)
+    assert first_decline(VERIFY, other) is None  # off
