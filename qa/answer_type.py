@@ -28,7 +28,7 @@ REQUEST = REQUESTED + "?"
 VIEW_VERBS = (
     r"say|said|think|thought|claim|claimed|argue|argued|warn|warned|tell|told|describe|described|explain|explained"
     r"|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared|suspect|suspected|reckon|reckoned"
-    r"|feel|felt|insist|insisted|admit|admitted|suggest|suggested"
+    r"|feel|felt|insist|insisted|admit|admitted|suggest|suggested|conclude|concluded|saying"
 )
 # a follow-up may open with "and", "so", "but"
 OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
@@ -100,6 +100,9 @@ def asks_again(follow_up: str) -> bool:
 
 
 _HEDGE = re.compile(r"\b(what|when|where|why|how|who|which)\s+(?:exactly|precisely|actually|really)\b", re.IGNORECASE)
+# a check of what was said before, then the question ("I read that ... - is that right, and who's his agent?")
+_CONFIRM = re.compile(r"^\s*(?:is|was)\s+(?:that|this|it)\s+(?:right|true|correct|so)\s*[?,]?\s*(?:(?:and|so|but|if\s+so)[\s,]+)?"
+                      r"(?=(?:who|whom|whose|what|which|when|where|why|how)\b)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=256)  # every question form reads it, several times a question
@@ -109,18 +112,19 @@ def question_proper(message: str) -> str:
     up. Why did they rise?" -> "Why did they rise?"). A message that opens with a question form is
     its own question ("What did Mr. Blair say?" is not cut at "Mr."); so is one with no later
     sentence that opens as a question does. A hedge after the question word goes too ("What exactly
-    is X accused of?", "When exactly did ...?"). The question forms below read the question proper;
-    the names, numbers and words of the whole message still count."""
+    is X accused of?", "When exactly did ...?"), and a check of what was said before ("... - is that
+    right, and who's his agent?" -> "who's his agent?"). The question forms below read the question
+    proper; the names, numbers and words of the whole message still count."""
     message = _HEDGE.sub(r"\1", message)
     q = _GREETING.sub("", message, count=1)
     if opens_as_question(q):
-        return q
+        return _CONFIRM.sub("", q, count=1)
     first_mark = q.find("?")
     for m in _SENTENCE_END.finditer(q):
         if 0 <= first_mark < m.start():
             break
         if opens_as_question(q[m.end():]):
-            return q[m.end():]
+            return _CONFIRM.sub("", q[m.end():], count=1)
     return message
 
 

@@ -223,6 +223,18 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     ("What is the answer number?", "factoid"),
     ("Tell me what company the ex-WorldCom boss worked for.", "factoid"),
     ("Which company's shares were investors worried about?", "factoid"),
+    # twelfth session: a purpose, a conclusion, what is being said, a cause or a worry going on, the actual reason
+    ("What's the point of Ask Jeeves buying the blog reader site?", "explain"),
+    ("What did the Video Standards Council report conclude about violent games?", "explain"),
+    ("What are anti-poverty campaigners saying about UK government policy?", "explain"),
+    ("What's making the French striker think about leaving Manchester City?", "explain"),
+    ("What's bothering the Lib Dems about the outcome of the inquiry?", "explain"),
+    ("So what was the actual reason the radio group took Howard Stern off the air?", "explain"),
+    ("What's the problem facing ordinary South Korean consumers right now?", "explain"),
+    ("What are business groups worried about with Labour's maternity pay plans?", "explain"),
+    ("What is Sony making at the plant?", "factoid"),  # a thing made, no cause
+    ("What was the point score at half-time?", "factoid"),
+    ("What are the warning signs of a fraud?", "factoid"),
 ])
 def test_causes_views_likenesses_worries_and_wishes_are_explained_a_degree_is_a_span(question, kind):
     from qa.prompt import question_kind
@@ -332,6 +344,11 @@ def test_answers_agree_by_their_words_however_an_amount_is_written():
     # but not before who / which / a verb, which go on a statement as well
     ("The bank, which was bought in 2004, is cutting jobs - why?", "why?"),
     ("The Council, the legislative body, is made up of what type of people?", "The Council, the legislative body, is made up of what type of people?"),
+    # a check of what was said, then the question: the question
+    ("I read that Real Madrid are chasing Everton's midfielder - is that right, and who's his agent?", "who's his agent?"),
+    ("Is it true? So when does it open?", "when does it open?"),
+    ("Is that right?", "Is that right?"),  # nothing after it: it is the question
+    ("Is it true that Blair lied?", "Is it true that Blair lied?"),
 ])
 def test_the_question_proper_leaves_out_a_greeting_and_what_is_said_before_it(message, question):
     from qa.answer_type import question_proper
