@@ -58,7 +58,7 @@ _EXPLAIN = re.compile(
     r"|verdict|view|opinion|take|answer|response|reaction|solution|advice"
     r"|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b|s?\s+facing\b)|point(?=\s+of\b))s?\b(?!\s+(?:number|file)\b)"
     # where a name comes from: an origin, told in a sentence ("Metal Slug 3 - where does the game's name come from?")
-    r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+did\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
+    r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+(?:did|does|do)\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
     r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+behind\b"  # "What's behind Uefa's decision ...?": its cause
     r"|what\s+(?:reasons?|explanation)\b"
     # a condition or a ground, a worry or a hope, a wish or advice: told in a sentence ("Under what

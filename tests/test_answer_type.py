@@ -235,6 +235,7 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     ("What is Sony making at the plant?", "factoid"),  # a thing made, no cause
     ("What was the point score at half-time?", "factoid"),
     ("What are the warning signs of a fraud?", "factoid"),
+    ("Where does the Leicester band Kasabian get its name?", "explain"),  # as "Where did ... get its name?"
 ])
 def test_causes_views_likenesses_worries_and_wishes_are_explained_a_degree_is_a_span(question, kind):
     from qa.prompt import question_kind
