@@ -222,6 +222,9 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
         names = _words(number.group()) if number else _words(term)  # "10,000" is read as the text's "10000"
         if not names or all(_mentions(n, words) for n in names):
             return True
+        whole = term.lower()  # a size with its unit: "8x10" / the text's "8x10in"
+        if number and any(w.startswith(whole) and w[len(whole):].isalpha() for w in words):
+            return True
         if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
             return True
         if len(term) >= ACRONYM_LETTERS and term.isupper() and term.isalpha():  # "ECSC", "WWII": spelled out in text?

@@ -281,6 +281,10 @@ def test_span_that_lost_the_answer(answer, span, lost):
 def test_numbers_keep_their_separators_and_match_exactly():
     assert missing_names("Did 200,000 people come in 1,756?", "About 200000 people came in 1756.") == []
     assert missing_names("Did 250,000 people come in the 1600?", "About 200,000 people came in the 1600s.") == ["250,000"]
+    text = "Images 7x5in and 8x10in in size were cheaper to print at home."  # a size with its unit
+    assert missing_names("snappy snaps 8x10 print price?", text) == []
+    assert missing_names("snappy snaps 8x12 print price?", text) == ["8x12"]
+    assert missing_names("What does an 8x1 print cost?", text) == ["8x1"]
 
 
 def test_acronyms_and_centuries_spelled_out():
