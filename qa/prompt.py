@@ -40,10 +40,11 @@ _EXPLAIN = re.compile(
     r"|worries|worried|angered|angers|upset|upsets|bothers|bothered|annoys|annoyed|frustrates|frustrated|irritates|irritated"
     r"|alarms|alarmed|scares|scared|frightens|frightened|disappoints|disappointed|impresses|impressed|surprises|surprised"
     r"|shocks|shocked|pleases|pleased|delights|delighted|(?:set|sets)\s+off|(?:brought|brings|bring)\s+(?:down|about)"
-    r"|(?:got|gets|took|takes)\s+the\s+blame|(?:holds?|held)\s+back)\b"
+    r"|(?:got|gets|took|takes)\s+the\s+blame|(?:holds?|held)\s+back|convinced|convinces|persuaded|persuades)\b"
     # ... and as it goes on ("What is holding back ...?")
     r"|what(?:['’]s|\s+(?:is|are|was|were))\s+(?:causing|driving|pushing|prompting|triggering|sparking|forcing|holding\s+back|to\s+blame"
     r"|making|bothering|worrying|troubling|annoying|upsetting)\b"
+    r"|what(?:['’]s|\s+has|\s+had)\s+got\s+(?!to\b)"  # "What's got Deutsche Boerse's staff worried ...?": a cause
     # a view or a likeness, told in a sentence ("What did X compare Y to?", "What does X see as ...?",
     # "What did X make of / read into Y?", "What did X put Y down to?")
     r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\bcompare\b.{0,80}?\b(?:to|with)\s*[?.!]*\s*$"
@@ -53,10 +54,10 @@ _EXPLAIN = re.compile(
     r"|what\s+(?:did|does|do|has|have|had)\b.{0,80}?\b(?:accuse|accused)\b.{0,60}?\bof\b"
     r"|what\s+(?:point|case|argument)\s+(?:did|does|do|has|have|had)\b"
     # "what's his case ...", "What's the reason ...", "What's Age Concern's criticism of ...", "what's the problem the ministers have with Nelly"
-    r"|what(?:['’]?s|\s+(?:is|was|are|were))\s+(?:his|her|their|its|the|(?:[A-Z][\w.&-]*\s+){0,3}[A-Z][\w.&-]*['’]s?)\s+(?:main\s+|real\s+|big\s+|biggest\s+|actual\s+|true\s+|underlying\s+|official\s+)?"
+    r"|what(?:['’]?s|\s+(?:is|was|are|were))\s+(?:his|her|their|its|the|(?:[A-Z][\w.&'’-]*\s+){0,3}[A-Z][\w.&'’-]*?['’]s?)\s+(?:main\s+|real\s+|big\s+|biggest\s+|actual\s+|true\s+|underlying\s+|official\s+)?"
     r"(?:reason|cause|thinking|case|argument|reasoning|complaint|objection|criticism|concern|worry|fear|gripe|explanation|excuse"
-    r"|verdict|view|opinion|take|answer|response|reaction|solution|advice"
-    r"|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b|s?\s+facing\b)|point(?=\s+of\b))s?\b(?!\s+(?:number|file)\b)"
+    r"|verdict|view|opinion|take|answer|response|reaction|solution|advice|plan|strategy|consequence|implication"
+    r"|justification|rationale|problem(?=s?\b.{0,60}?\bwith\b|s?\s+facing\b)|point(?=\s+of\b))s?\b(?!\s+(?:number|file)\b|['’]s\b)"
     # where a name comes from: an origin, told in a sentence ("Metal Slug 3 - where does the game's name come from?")
     r"|where\b.{0,60}?\bnames?\s+(?:\w+\s+){0,2}?(?:comes?|came)\s+from\b|where\s+(?:did|does|do)\b.{0,60}?\bget\s+(?:its|his|her|their)\s+names?\b"
     r"|what(?:['’]?s|\s+(?:was|were|is|are))\s+behind\b"  # "What's behind Uefa's decision ...?": its cause
@@ -69,6 +70,8 @@ _EXPLAIN = re.compile(
     r"|what\s+(?:is|are|was|were)\b.{0,80}?\b(?:worried|afraid|nervous|concerned|scared|anxious|fearful|frightened|hoping)\b"
     r"(?!\s+(?:about|of)\b(?!\s+(?:with|over|regarding|concerning)\b))"  # but "worried about with X's plans": a worry over X
     r"|what\s+(?:does|did|do)\b.{0,60}?\bwants?\s+(?:[\w'’-]+\s+){0,3}?(?:done|to\s+do)\b"
+    r"|what(?:['’]s|\s+(?:is|are|was|were))\b.{0,60}?\b(?:planning|hoping|aiming|intending|going)\s+to\s+do\b"  # "What's the airline planning to do with ...?"
+    r"|what\s+(?:has|have|had|does|do|did)\b.{0,80}?\b(?:got|have|has)\s+against\b"  # "What has X got against ...?": a complaint
     r"|what\s+advice\b"
     r")"
     # what someone said, asked for without an auxiliary ("Tell me what the ex-WorldCom boss said ...")

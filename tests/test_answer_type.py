@@ -236,6 +236,16 @@ def test_what_a_person_is_accused_of_or_worried_by_is_explained(question, kind):
     ("What was the point score at half-time?", "factoid"),
     ("What are the warning signs of a fraud?", "factoid"),
     ("Where does the Leicester band Kasabian get its name?", "explain"),  # as "Where did ... get its name?"
+    ("What's Martin O'Neill's problem with Bulgaria's post-Christmas friendly?", "explain"),  # a name with an apostrophe
+    ("What convinced the law lords that holding suspects without trial was wrong?", "explain"),
+    ("What's got Deutsche Boerse's Frankfurt staff worried about the LSE deal?", "explain"),
+    ("What's Newry's plan if their appeal fails?", "explain"),
+    ("What's India's biggest airline planning to do with the money from its share sale?", "explain"),
+    ("What are the consequences for the hardware of building such a PC?", "explain"),
+    ("What has the group of leading economists got against the 2004 pension law?", "explain"),
+    ("What's got to happen before the deal closes?", "factoid"),  # "got to": no cause
+    ("What is the plan's name?", "factoid"),
+    ("What are the band planning to call the album?", "factoid"),  # a name planned, no action
 ])
 def test_causes_views_likenesses_worries_and_wishes_are_explained_a_degree_is_a_span(question, kind):
     from qa.prompt import question_kind
