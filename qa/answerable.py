@@ -10,6 +10,8 @@ not back, whatever the model says:
   not answered by a sentence that states no negation: that sentence says who did;
 - a lost answer: the evidence span the model's answer snapped to keeps no content word ("of" for
   "the law of 1685"), or a short answer's number is gone ("years" for "10 years");
+- a rate (`rate_unsaid`): "How much a week ...?" is not answered by a sentence that gives no amount
+  a week ("six months");
 - what a count counts (`counts`): the thing a "how many" question counts and the thing its answer's
   sentence counts with that number, which the verify stage compares ("two months" for "How many
   MEPs voted ...?").
@@ -415,3 +417,29 @@ def counts(question: str, answer: str, sentence: str) -> Count | None:
     said += [w for w in _PHRASE_TOKEN.findall(answer) if w[0].isalpha() and w.lower() not in _PHRASE_ENDS
              and w.lower() not in NUMBER_WORDS | _SCALES and not MAGNITUDE.fullmatch(w)]  # "200 jobs"
     return Count(" ".join(asked), " ".join(said)) if said else None
+
+
+# an amount asked per unit ("How much a week ...?", "What price per share ...?", "How many barrels a day ...?")
+_RATE_UNITS = ("share tonne ton barrel hour week month year day head person passenger minute litre gallon kilo kilogram "
+               "unit copy ticket game match season night mile seat megabyte gigabyte employee worker household customer "
+               "subscriber user").split()
+_RATE = re.compile(r"\b(?:per|a|an|each|every)\s+(" + "|".join(_RATE_UNITS) + r")s?\b", re.IGNORECASE)
+_AMOUNT_ASKED = re.compile(r"\bhow\s+(?:much|many)\b|\b(?:price|rate|cost|fee|salary|wage|charge)\b", re.IGNORECASE)
+_PERIODIC = {"year": r"annual|yearly|annually|per\s+annum", "week": r"weekly", "month": r"monthly", "day": r"daily",
+             "hour": r"hourly"}  # "an annual target of 8,000" is a year's
+
+
+def rate_unsaid(question: str, sentence: str) -> str | None:
+    """The unit an amount is asked per ("a week" in "How much a week were Arsenal offering Edu?")
+    when the answer's sentence never names it, nor its period's adjective ("weekly"), nor an amount
+    each ("$20 each", "apiece"): that sentence gives some other amount ("six months", "£52m" for a
+    price per share). None when no rate is asked for, or the sentence names it."""
+    m = _AMOUNT_ASKED.search(question) and _RATE.search(question)
+    if not m:
+        return None
+    unit = m.group(1).lower()
+    if stem(unit) in {stem(w) for w in re.findall(r"[^\W\d_]+", sentence.lower())}:
+        return None
+    if re.search(r"\b(?:each|apiece|" + _PERIODIC.get(unit, "each") + r")\b", sentence, re.IGNORECASE):
+        return None
+    return unit

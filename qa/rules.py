@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .answer_type import TYPE_NAMES, asks_again, wrong_type
-from .answerable import counts, missing_names, negation_unsupported, numbers_unsaid, repeats_the_question, span_lost_the_answer
+from .answerable import (counts, missing_names, negation_unsupported, numbers_unsaid, rate_unsaid, repeats_the_question,
+                         span_lost_the_answer)
 from .citations import Support, agree
 from .config import Settings
 from .evidence import Passage
@@ -203,6 +204,20 @@ class WrongType(Rule):
         return f"the question asks for {TYPE_NAMES[kind]} and the answer gives none" if kind else None
 
 
+class RateUnsaid(Rule):
+    """An amount asked per unit ("How much a week ...?", "What price per share ...?") is not answered
+    by a sentence that gives none per that unit: its amount is another ("six" of "six months", the
+    £52m a share sale raises). Part of the answer-type check (Settings.answer_type)."""
+
+    name = "rate"
+
+    def reason(self, turn):
+        if not turn.settings.answer_type or turn.trace.kind != "factoid" or turn.best is None:
+            return None
+        unit = rate_unsaid(turn.standalone, turn.best.sentence.text)
+        return f"the question asks for an amount per {unit} and the answer's sentence gives none" if unit else None
+
+
 class CountsOther(Rule):
     """A "how many" answer whose sentence counts something else with its number ("two months" for
     "How many MEPs voted ...?", "789m euros" for "How many passengers ...?") is the passage's nearest
@@ -243,7 +258,7 @@ class ReadersDisagree(Rule):
 GATE: list[Rule] = [NoRelevantPassage(), NoEvidence(), MissingNames()]
 VERIFY: list[Rule] = [
     ModelSaysUnanswerable(), NotSupported(), LostAnswer(), RepeatsQuestion(), NegatedQuestion(), NumbersUnsaid(), WrongType(),
-    CountsOther(), ReadersDisagree(),
+    RateUnsaid(), CountsOther(), ReadersDisagree(),
 ]
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from qa import Settings
 from qa.answer_type import asked_type, wrong_type
-from qa.answerable import counts
+from qa.answerable import counts, rate_unsaid
 from qa.citations import Support
 from qa.evidence import Passage, hit_sentences
 from qa.records import Hit
@@ -477,3 +477,26 @@ def test_the_rule_declines_a_count_of_something_else_by_the_embedders_meaning(em
                                                "history, lead.", None)) is None  # no embedder: not compared
     other.settings = other.settings.with_(min_count_similarity=0.0)
     assert first_decline(VERIFY, other) is None  # off
+
+
+# ---- an amount asked per unit (qa.answerable.rate_unsaid, rules.RateUnsaid) -------------------------
+@pytest.mark.parametrize("question, sentence, unsaid", [
+    ("How much a week were Arsenal offering Edu?", "They should have come up with an offer six months before.", "week"),
+    ("What price per share is Nasdaq selling its stock at?", "Nasdaq plans to raise $100m (£52m) from the sale.", "share"),
+    ("How many barrels of oil a day does Venezuela produce?", "Chinese firms may operate 15 mature oil fields.", "day"),
+    ("How much a week is the maternity pay?", "Mothers would get £170 a week.", None),
+    ("What price per share is he offering?", "Reports put the offer at 300p per share.", None),
+    ("How many applications is each officer expected to get through a year?", "Every officer had an annual target of 8,000.", None),
+    ("How much did each ticket cost?", "Tickets cost £20 apiece.", None),  # each ticket: tickets, apiece
+    ("How much did the minister commit per vaccine?", "Nations would buy 300m vaccines.", None),  # no unit of the list
+    ("What did the firm earn?", "It earned £5m a year.", None),  # no rate asked for
+])
+def test_an_amount_asked_per_unit_needs_a_sentence_that_gives_one(question, sentence, unsaid):
+    assert rate_unsaid(question, sentence) == unsaid
+
+
+def test_the_rule_declines_an_amount_without_the_rate_asked_for():
+    d = first_decline(VERIFY, _turn("How much a week were Arsenal offering Edu?", "six months"))
+    assert d is not None and d.rule == "rate" and d.reason == "the question asks for an amount per week and the answer's sentence gives none"
+    assert first_decline(VERIFY, _turn("How much a week were Arsenal offering Edu?", "£60,000 a week")) is None
+    assert first_decline(VERIFY, _turn("How much a week were Arsenal offering Edu?", "six months", answer_type=False)) is None
