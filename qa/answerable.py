@@ -1,5 +1,5 @@
-"""Does the evidence answer *this* question? Three checks that decline an answer the evidence does
-not back, whatever the model says:
+"""Does the evidence answer *this* question? Checks that decline an answer the evidence does not
+back, whatever the model says:
 
 - names, before the model is called: a question that names something ("the mayor of *Menich*")
   is not answered by a passage that never mentions it. Names are matched leniently: accents,
@@ -440,6 +440,5 @@ def rate_unsaid(question: str, sentence: str) -> str | None:
     unit = m.group(1).lower()
     if stem(unit) in {stem(w) for w in re.findall(r"[^\W\d_]+", sentence.lower())}:
         return None
-    if re.search(r"\b(?:each|apiece|" + _PERIODIC.get(unit, "each") + r")\b", sentence, re.IGNORECASE):
-        return None
-    return unit
+    period = "|" + _PERIODIC[unit] if unit in _PERIODIC else ""
+    return None if re.search(r"\b(?:each|apiece" + period + r")\b", sentence, re.IGNORECASE) else unit
