@@ -112,6 +112,11 @@ _DEMONYMS = {
 _SAME_PLACE = {people: set(places.split()) for people, places in _DEMONYMS.items()} | {
     place: {people} for people, places in _DEMONYMS.items() for place in places.split()
 }
+# a party and its nickname name each other ("the Tory leader" / "the Conservative leader")
+_NICKNAMES = {"tory": "conservative conservatives", "tories": "conservatives conservative"}
+_ALSO_CALLED = {nick: set(names.split()) for nick, names in _NICKNAMES.items()} | {
+    name: set(_NICKNAMES) for names in _NICKNAMES.values() for name in names.split()
+}
 
 
 # Words that describe rather than name: a people, country or region ("a French utility", "a New
@@ -164,7 +169,8 @@ def _answer_descriptors(question: str) -> set[str]:
 
 
 def _mentions(name: str, words: set[str]) -> bool:
-    return _mentions_word(name, words) or any(_mentions_word(n, words) for n in _SAME_PLACE.get(name, ()))
+    also = _SAME_PLACE.get(name, set()) | _ALSO_CALLED.get(name, set())
+    return _mentions_word(name, words) or any(_mentions_word(n, words) for n in also)
 
 
 def _mentions_word(name: str, words: set[str]) -> bool:

@@ -262,6 +262,13 @@ def test_names_and_numbers_the_evidence_never_mentions(question, text, missing):
     assert missing_names(question, text) == missing
 
 
+def test_a_party_and_its_nickname_name_each_other():
+    assert missing_names("What fraction knew who the Tory leader was?", "A third knew who the Conservative leader was.") == []
+    assert missing_names("How much do the Tories say they can save?", "The Conservatives say they can save £35bn.") == []
+    assert missing_names("What did the Conservative leader say?", "The Tory leader said no.") == []
+    assert missing_names("What did the Tory leader say?", "The Labour leader said no.") == ["Tory"]
+
+
 def test_demonyms_name_their_country():
     assert missing_names("What Irish town was settled from France?", "Portarlington in Ireland had French settlers.") == []
     assert missing_names("Which Huguenot settled in Holland?", "A Huguenot fled to the Dutch Republic.") == []
