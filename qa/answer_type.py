@@ -28,7 +28,7 @@ REQUEST = REQUESTED + "?"
 VIEW_VERBS = (
     r"say|said|think|thought|claim|claimed|argue|argued|warn|warned|tell|told|describe|described|explain|explained"
     r"|mean|meant|blame|blamed|react|reacted|believe|believed|fear|feared|suspect|suspected|reckon|reckoned"
-    r"|feel|felt|insist|insisted|admit|admitted|suggest|suggested|conclude|concluded|saying|reveal|revealed"
+    r"|feel|felt|insist|insisted|admit|admitted|suggest|suggested|conclude|concluded|saying"
 )
 # a follow-up may open with "and", "so", "but"
 OPENER = r"^\s*(?:(?:and|so|but)\s+)?"
