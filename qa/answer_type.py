@@ -215,29 +215,27 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
 
 
-def _sign_before(sentence: str, at: int) -> bool:
-    return bool(re.search(_CURRENCY + r"\s*$", sentence[max(0, at - 3):at]))
+def _written_as(sentence: str, answer: str, after: re.Pattern, unheld: bool) -> bool:
+    """Does the sentence write the answer as money: a currency sign just before it ("$1.9 million") or
+    `after` just after it? `unheld`: the reply where the sentence does not hold the answer."""
+    at = sentence.lower().find(answer.lower())
+    if at < 0:
+        return unheld
+    return bool(re.search(_CURRENCY + r"\s*$", sentence[max(0, at - 3):at])) or bool(after.match(sentence, at + len(answer)))
 
 
 def _sum_in(answer: str, sentence: str | None) -> bool:
-    """Is the answer a sum of money, or does its sentence write it as one: a currency sign before it
-    ("$1.9 million") or a currency after it ("20.9bn rupees"; a share or multiple, "14 free-to-air
+    """Is the answer a sum of money ("£1.9 million"), or does its sentence write it as one: a currency
+    sign before it or a currency after it ("20.9bn rupees"; a share or multiple, "14 free-to-air
     channels" or "four half-courses", is not one)? No, where there is no sentence or it does not hold
     the answer."""
-    if _SUM.search(answer):
-        return True  # "£1.9 million", "20.9bn rupees"
-    at = sentence.lower().find(answer.lower()) if sentence else -1
-    return at >= 0 and (_sign_before(sentence, at) or bool(_CURRENCY_AFTER.match(sentence, at + len(answer))))
+    return bool(_SUM.search(answer)) or (sentence is not None and _written_as(sentence, answer, _CURRENCY_AFTER, unheld=False))
 
 
 def _money_in(sentence: str, answer: str) -> bool:
-    """Does the sentence write the answer as money: a currency sign before it ("$1.9 million") or a
-    word of money after it ("100 billion dollars")? An answer the sentence does not hold has the
-    benefit of the doubt."""
-    at = sentence.lower().find(answer.lower())
-    if at < 0:
-        return True
-    return _sign_before(sentence, at) or bool(_MONEY_AFTER.match(sentence, at + len(answer)))
+    """Does the sentence write the answer as money ("$1.9 million", "100 billion dollars")? An answer
+    the sentence does not hold has the benefit of the doubt."""
+    return _written_as(sentence, answer, _MONEY_AFTER, unheld=True)
 
 
 def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> bool:

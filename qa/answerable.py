@@ -109,14 +109,21 @@ _DEMONYMS = {
     "mongol": "mongolia", "norwegian": "norway", "polish": "poland", "russian": "russia", "scottish": "scotland",
     "spanish": "spain", "swedish": "sweden", "swiss": "switzerland", "turkish": "turkey", "welsh": "wales",
 }
-_SAME_PLACE = {people: set(places.split()) for people, places in _DEMONYMS.items()} | {
-    place: {people} for people, places in _DEMONYMS.items() for place in places.split()
-}
-# a party and its nickname name each other ("the Tory leader" / "the Conservative leader")
+# ... as do a party and its nickname ("the Tory leader" / "the Conservative leader")
 _NICKNAMES = {"tory": "conservative conservatives", "tories": "conservatives conservative"}
-_ALSO_CALLED = {nick: set(names.split()) for nick, names in _NICKNAMES.items()} | {
-    name: set(_NICKNAMES) for names in _NICKNAMES.values() for name in names.split()
-}
+
+
+def _each_other(names: dict[str, str]) -> dict[str, set[str]]:
+    """Each word and the words it names, both ways ("irish" -> {"ireland"}, "ireland" -> {"irish"})."""
+    out: dict[str, set[str]] = {}
+    for a, others in names.items():
+        for b in others.split():
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return out
+
+
+_SAME_NAME = _each_other(_DEMONYMS | _NICKNAMES)
 
 
 # Words that describe rather than name: a people, country or region ("a French utility", "a New
@@ -169,8 +176,7 @@ def _answer_descriptors(question: str) -> set[str]:
 
 
 def _mentions(name: str, words: set[str]) -> bool:
-    also = _SAME_PLACE.get(name, set()) | _ALSO_CALLED.get(name, set())
-    return _mentions_word(name, words) or any(_mentions_word(n, words) for n in also)
+    return _mentions_word(name, words) or any(_mentions_word(n, words) for n in _SAME_NAME.get(name, ()))
 
 
 def _mentions_word(name: str, words: set[str]) -> bool:
@@ -230,8 +236,7 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
         names = _words(number.group()) if number else _words(term)  # "10,000" is read as the text's "10000"
         if not names or all(_mentions(n, words) for n in names):
             return True
-        whole = term.lower()  # a size with its unit: "8x10" / the text's "8x10in"
-        if number and any(w.startswith(whole) and w[len(whole):].isalpha() for w in words):
+        if number and _mentions_word(term.lower(), words):  # a size whole, with its unit: "8x10" / the text's "8x10in"
             return True
         if number and (_ORDINALS.get(number.group()) in words or _century(term) & words):  # "4th" / "fourth", "1600s" / "17th century"
             return True
@@ -381,9 +386,7 @@ class Count:
         spells out the other's initials ("Asbos", "anti-social behaviour orders"); the verify stage
         compares the rest by meaning ("tracks"/"songs")."""
         asked, said = self.asked.lower().split(), re.split(r"[\s-]+", self.said.lower())
-        if {stem(w) for w in asked} & {stem(w) for w in said}:
-            return True
-        if any(len(min(a, b, key=len)) >= PREFIX and (a.startswith(b) or b.startswith(a)) for a in asked for b in said):
+        if any(same_word(stem(a), stem(b)) for a in asked for b in said):
             return True
         initials = "".join(w[0] for w in said if w)
         return any(a.rstrip("s") == initials for a in asked if len(a) >= 3)
@@ -444,7 +447,7 @@ def rate_unsaid(question: str, sentence: str) -> str | None:
     if not m:
         return None
     unit = m.group(1).lower()
-    if stem(unit) in {stem(w) for w in re.findall(r"[^\W\d_]+", sentence.lower())}:
+    if stem(unit) in {stem(w) for w in _words(sentence)}:
         return None
     period = "|" + _PERIODIC[unit] if unit in _PERIODIC else ""
     return None if re.search(r"\b(?:each|apiece" + period + r")\b", sentence, re.IGNORECASE) else unit
