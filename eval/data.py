@@ -107,6 +107,21 @@ def jsonl_question(r: dict, lineno: int) -> Question:
     )
 
 
+def with_copies(questions: list[Question], hashes: dict[str, str]) -> list[Question]:
+    """Each answerable question with every stored document whose content hash equals a gold doc's
+    appended to its gold docs (hashes: doc_id -> content hash, `Store.content_hashes`): a corpus that
+    holds the same article twice (the BBC set has 98 such pairs) answers from either copy, and a set
+    that lists one of them should not count the other's citation as a miss."""
+    by_hash: dict[str, list[str]] = {}
+    for doc_id, h in hashes.items():
+        by_hash.setdefault(h, []).append(doc_id)
+    out = []
+    for q in questions:
+        copies = [c for d in q.docs if d in hashes for c in sorted(by_hash[hashes[d]])]
+        out.append(replace(q, docs=_dedupe(q.docs + tuple(copies))) if copies else q)
+    return out
+
+
 def load_questions(path: str | Path) -> list[Question]:
     """Read questions from JSON Lines (see `jsonl_question`) or a SQuAD v2 JSON file."""
     p = Path(path)

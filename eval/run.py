@@ -1,7 +1,8 @@
 """The evaluation runner: build/reuse the index, ask every question, score, write the report.
 
 Definitions (all shares are 0..1; a metric with no questions to score is null). A question's gold
-docs are its "doc" (a string or a list) plus RGB's "alt_docs"; a passage from ANY of them counts.
+docs are its "doc" (a string or a list) plus RGB's "alt_docs", plus any stored document whose content is
+byte-identical to one of them (`data.with_copies`); a passage from ANY of them counts.
 - retrieval (answerable questions only; per stage of `qa.retrieve_stages(question, depth=10)`):
   a chunk is a hit when it comes from a gold doc and its text contains a gold answer (SQuAD-normalised
   substring; an explain question without answer strings needs only the gold doc). recall@k = share
@@ -40,7 +41,7 @@ from tqdm import tqdm
 from index import REPO_ROOT, IndexStore
 
 from . import metrics as M
-from .data import SEED, Question, build_index, default_index_dir, load_questions, read_build_info, retyped, select
+from .data import SEED, Question, build_index, default_index_dir, load_questions, read_build_info, retyped, select, with_copies
 from .machine import machine_info
 
 STAGES = ("dense", "lexical", "fused", "reranked")
@@ -212,6 +213,7 @@ def run_eval(
         qa, info = _make_qa(corpus, k, index_dir, generator, overrides, show_progress)
     else:
         info = dict(read_build_info(qa.store.path) or {}, reused=True)
+    qs = with_copies(qs, qa.store.content_hashes())
     if not retrieval_only:  # warm-up: loads the generator, not counted
         qa.ask(qs[0].question)
     scores = Scores()

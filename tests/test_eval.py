@@ -394,8 +394,12 @@ class FakeSettings:
 
 
 class FakeStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, hashes: dict[str, str] | None = None):
         self.path = path
+        self.hashes = hashes or {d: d for d in ("a.txt", "b.txt", "c.txt", "q.txt", "x.txt", "z.txt")}
+
+    def content_hashes(self) -> dict[str, str]:
+        return self.hashes
 
     def stats(self) -> dict:
         return {"documents": 3, "chunks": 3, "embedder": "fake-embedder"}
@@ -479,6 +483,24 @@ def test_run_per_question_rows_and_metadata(tmp_path):
     assert set(m) == {"cpu", "cores", "vector_extensions"} and m["cores"] >= 1
     assert set(m["vector_extensions"]) <= {"avx2", "avx512f", "avx512_vnni"}
     assert rep["created_at"][:2] == "20"
+
+
+def test_a_byte_identical_copy_of_a_gold_doc_counts_as_gold(tmp_path):
+    from eval.data import with_copies
+    from eval.run import run_eval
+
+    q = Question(id="q", question="?", answers=("x",), docs=("a.txt", "b.txt"))
+    u = Question(id="u", question="?")
+    hashes = {"a.txt": "h1", "b.txt": "h2", "z.txt": "h1", "y.txt": "h1", "c.txt": "h3"}
+    assert with_copies([q, u], hashes) == [dataclasses.replace(q, docs=("a.txt", "b.txt", "y.txt", "z.txt")), u]
+    assert with_copies([q], {"a.txt": "h1"}) == [q]  # no copy: the question as it was
+    qa = FakeQA(tmp_path)
+    qa.store = FakeStore(tmp_path, dict(hashes))  # z.txt: the same article as f1's a.txt
+    rep = run_eval(tmp_path, _write_jsonl(tmp_path / "mixed.jsonl", MIXED_SET), qa=qa, show_progress=False)
+    rows = {row["id"]: row for row in rep["per_question"]}
+    assert rows["f1"]["docs"] == ["a.txt", "b.txt", "y.txt", "z.txt"]
+    assert rows["f1"]["citations_ok"] == [True, True] and rows["f1"]["retrieval_rank"]["final"] == 1
+    assert rows["e2"]["docs"] == ["c.txt"] and rows["u1"]["docs"] == []
 
 
 def test_printed_table_shows_factoid_explain_and_groups(tmp_path):
