@@ -162,10 +162,8 @@ class QA:
         overhead = gen.count_tokens(self._prompt(turn, gen, [])) + PROMPT_SLACK_TOKENS
         room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
         budget = max(s.min_context_tokens, min(s.context_tokens, room))
-        mode = s.explain_evidence if turn.trace.kind == "explain" else s.evidence
-        hits = [h for h in turn.hits if h.doc_id == turn.hits[0].doc_id] if mode == "article" else turn.hits
-        pick = reading_passages if mode == "chunk" else select_evidence
-        turn.passages = pick(turn.standalone, hits, turn.encode, gen.count_tokens, budget, s)
+        pick = select_evidence if s.evidence == "sentences" else reading_passages
+        turn.passages = pick(turn.standalone, turn.hits, turn.encode, gen.count_tokens, budget, s)
 
     @staticmethod
     def _prompt(turn: Turn, gen, passages: list[Passage]) -> str:

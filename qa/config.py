@@ -72,8 +72,7 @@ class Settings:
     rerank_model_weight: float = 0.8  # times this (simulated: 0.7 to 1.0 lift R@1 on news users and RGB, lower no set's; 1.1 cost news dev one)
     generator: str = field(default_factory=lambda: env().generator or DEFAULT_GENERATOR)  # the local reader (qa.generators); $QA_GENERATOR
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
-    evidence: str = "chunk"  # what the reader reads for a factoid question: "chunk", the best chunk(s) whole; "sentences", the best sentences of the top k
-    explain_evidence: str = "chunk"  # and for an explain or yes/no question (the same choices): its answer is the read passage's own sentences, and picked ones cite other chunks than the reference's
+    evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
     evidence_sentences: int = 8  # at most this many sentences ("sentences" evidence, or chunks over the token budget)
     evidence_terms: float = 0.5  # a sentence's score there: cosine + this x its question-term coverage,

@@ -84,44 +84,6 @@ def test_injection_detector():
     assert not looks_like_injection("The minister said he would ignore the protests.")
 
 
-class _Counting:
-    """What QA._evidence asks of a reader: its context, a token count (here: words) and no chat template."""
-
-    context_length = 2048
-    chat_template = None
-
-    @staticmethod
-    def count_tokens(text: str) -> int:
-        return len(text.split())
-
-
-@pytest.mark.parametrize("kind, evidence, explain_evidence, reads", [
-    ("factoid", "sentences", "chunk", "sentences"), ("explain", "sentences", "chunk", "chunk"),
-    ("factoid", "chunk", "sentences", "chunk"), ("explain", "chunk", "sentences", "sentences"),
-    ("factoid", "article", "chunk", "article"), ("explain", "chunk", "article", "article"),
-])
-def test_the_reader_reads_the_chunk_or_picked_sentences_by_the_questions_kind(qa, kind, evidence, explain_evidence, reads):
-    from qa.retriever import MemoEncoder
-    from qa.rules import Turn
-
-    q = "How many jobs is ABN Amro cutting?"
-    s = qa.settings.with_(evidence=evidence, explain_evidence=explain_evidence)
-    turn = Turn(question=q, standalone=q, settings=s, articles=lambda passages: "", encode=MemoEncoder(qa.store.embedder.encode))
-    turn.trace.kind = kind
-    qa._retrieve(turn)
-    turn.trace.relevance = s.min_relevance  # this embedder's scores are not the one min_relevance was measured on
-    qa._evidence(turn, _Counting())
-    docs = {p.hit.doc_id for p in turn.passages}
-    assert turn.passages[0].hit.doc_id == "business/bank.txt"
-    if reads == "chunk":  # the best chunk, every sentence of it
-        assert len(turn.passages) == 1 and turn.passages[0].hit == turn.hits[0]
-        assert [x.text for x in turn.passages[0].sentences] == [x.text for x in hit_sentences(turn.hits[0])]
-    elif reads == "sentences":  # the best sentences of the top k chunks, the best passage first
-        assert len(docs) > 1
-    else:  # ... of the top k chunks of the best chunk's article only
-        assert docs == {"business/bank.txt"} and len({h.doc_id for h in turn.hits}) > 1
-
-
 def test_answer_is_snapped_to_the_exact_evidence_span(qa):
     hits = qa.retrieve("How many jobs is ABN Amro cutting?")
     emb = qa.store.embedder
