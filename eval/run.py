@@ -1,8 +1,8 @@
 """The evaluation runner: build/reuse the index, ask every question, score, write the report.
 
 Definitions (all shares are 0..1; a metric with no questions to score is null). A question's gold
-docs are its "doc" (a string or a list) plus RGB's "alt_docs", plus any stored document whose content is
-byte-identical to one of them (`data.with_copies`); a passage from ANY of them counts.
+docs are its "doc" (a string or a list) plus RGB's "alt_docs" and any stored document byte-identical
+to one of them (`data.with_copies`); a passage from ANY of them counts.
 - retrieval (answerable questions only; per stage of `qa.retrieve_stages(question, depth=10)`):
   a chunk is a hit when it comes from a gold doc and its text contains a gold answer (SQuAD-normalised
   substring; an explain question without answer strings needs only the gold doc). recall@k = share
