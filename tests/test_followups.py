@@ -144,7 +144,8 @@ class RecordingQA:
         from types import SimpleNamespace
 
         self.settings = Settings()
-        self.store = SimpleNamespace(path=path, stats=lambda: {"documents": 1, "chunks": 1, "embedder": "fake"}, word_cases=lambda words: [])
+        self.store = SimpleNamespace(path=path, stats=lambda: {"documents": 1, "chunks": 1, "embedder": "fake"}, word_cases=lambda words: [],
+                                     content_hashes=lambda: {"a.txt": "a"})
         self.retrieved: list[str] = []
         self.asked: list[tuple] = []
 
