@@ -11,8 +11,10 @@
 
 Two deployments:
     front   one replica, no CPU: reads and checks the request, then asks a reader through a
-            DeploymentHandle; the handle's queue is bounded (max_queued_requests), and a question
-            that finds it full gets 503 "busy" at once instead of waiting without end.
+            DeploymentHandle. It counts the questions it has handed on and not yet got back, and
+            one that finds N answered and `max_queued` waiting gets 503 "busy" at once instead of
+            waiting without end. (The handle's own bound, max_queued_requests, is kept too, but
+            Serve enforces it only on a best-effort basis: a burst got a few more in.)
     reader  N replicas, `cpus_per_replica` CPUs each: each opens the index read-only (open_index(
             read_only=True): it never creates or writes one, and N replicas opening at once do not
             race on its files), makes one QA and loads the reader once, then answers
@@ -126,8 +128,11 @@ class Reader:
 class Front:
     """The HTTP ingress: checks the request, hands it to a reader; a full queue is a clear 503."""
 
-    def __init__(self, reader, replicas: int, max_queued: int, auth: tuple[str, str] | None = None, index: str = ""):
+    def __init__(self, reader, replicas: int, max_queued: int, auth: tuple[str, str] | None = None, index: str = "",
+                 max_ongoing: int = 1):
         self.reader, self.replicas, self.max_queued, self.auth, self.index = reader, replicas, max_queued, auth, index
+        self.room = replicas * max_ongoing + max_queued  # questions being answered or waiting, at most
+        self.handed = 0  # questions handed to the readers and not yet back (one event loop: an exact count)
 
     async def __call__(self, request):
         from ray.serve.exceptions import BackPressureError
@@ -156,10 +161,18 @@ class Front:
             return error(400, "bad_request", f"The request is not valid JSON: {exc}")
         except BadQuestion as exc:
             return error(400, "bad_request", str(exc))
+        def busy():
+            return error(503, "busy", busy_message(self.replicas, self.max_queued), {"Retry-After": str(RETRY_AFTER_S)})
+
+        if self.handed >= self.room:
+            return busy()
+        self.handed += 1
         try:
             status, body, replica = await self.reader.ask.remote(args)
         except BackPressureError:
-            return error(503, "busy", busy_message(self.replicas, self.max_queued), {"Retry-After": str(RETRY_AFTER_S)})
+            return busy()
+        finally:
+            self.handed -= 1
         return JSONResponse(body, status_code=status, headers={"X-Replica": replica})
 
 
@@ -207,7 +220,7 @@ def build_app(
     return serve.deployment(
         Front, name="front", num_replicas=1, max_ongoing_requests=front_ongoing, max_queued_requests=front_ongoing,
         ray_actor_options={"num_cpus": 0},
-    ).bind(reader, replicas, max_queued, auth, index_dir)
+    ).bind(reader, replicas, max_queued, auth, index_dir, max_ongoing)
 
 
 def deploy(index_dir: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **kw) -> str:
