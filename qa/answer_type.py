@@ -132,6 +132,10 @@ def question_proper(message: str) -> str:
 _CURRENCY_WORDS = (r"pounds?|dollars?|euros?|pence|cents?|yen|yuan|francs?|krone|kroner|lira|lire|rupees?"
                    r"|roubles?|rubles?|marks?|quid")
 
+# what "how much" may ask about that money does not measure
+_MEASURES = (r"weight|time|rain|rainfall|snow|snowfall|land|ground|space|water|memory|storage|data|sleep"
+             r"|electricity|energy")
+
 # the type each question form asks for, the first that matches
 QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
     ("clock", re.compile(_OPEN + r"(?:what|which)(?:['’]s|\s+(?:was|is|were|are))?\s+(?:\w+(?:['’]s)?\s+){0,3}?"
@@ -146,9 +150,17 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
                           r"|bonus|bonuses|income|earnings|subsid(?:y|ies)|donations?|ransom|rent)\b|" + _OPEN + r"how\s+much\s+" + _AUX
                           + r".{0,80}?\b(?:pay|pays|paid|paying|cost|costs|costing|spend|spends|spent|bid|bids|offer|offers"
                           r"|offered|offering|worth|seek|seeks|seeking|sought|charge|charges|charged|earn|earns|earned"
-                          r"|fetch|fetched)\b", re.IGNORECASE)),
+                          r"|fetch|fetched)\b"
+                          # "What do tickets for the show cost?", "How much is a weekend ticket?"
+                          r"|" + _OPEN + r"what\s+" + _AUX + r".{0,100}?\bcosts?\s*[?.!]*\s*$"
+                          r"|" + _OPEN + r"how\s+much\s+" + _AUX + r".{0,80}?\b(?:tickets?|fares?|admission|subscriptions?)\b",
+                          re.IGNORECASE)),
+    # an age: "20%" is none ("How old is she?")
+    ("age", re.compile(_OPEN + r"how\s+old\b", re.IGNORECASE)),
+    # a quantity of something that is not money: "£65,000" is no weight ("How much weight has he lost?")
+    ("measure", re.compile(_OPEN + r"how\s+much\s+(?:" + _MEASURES + r")\b", re.IGNORECASE)),
     ("count", re.compile(_OPEN + r"how\s+many\s+(?!of\b)(?!(?:" + _CURRENCY_WORDS + r")\b)[^\W\d_]", re.IGNORECASE)),
-    ("number", re.compile(_OPEN + r"(?:how\s+(?:many|much|old)\b"
+    ("number", re.compile(_OPEN + r"(?:how\s+(?:many|much)\b"
                           r"|(?:what|which)\s+(?:percentage|percent|proportion|share|rate)\b)", re.IGNORECASE)),
     ("date", re.compile(_OPEN + r"when(?:['’]s\b|\s+" + _AUX + ")", re.IGNORECASE)),
     ("length", re.compile(_OPEN + r"how\s+long\b", re.IGNORECASE)),
@@ -157,7 +169,8 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
 # what each type is, as a reason reads it
 TYPE_NAMES = {
     "clock": "a time or duration", "year": "a year", "amount": "an amount of money", "count": "a count",
-    "number": "a number", "date": "a time or date", "length": "a length of time or distance",
+    "number": "a number", "age": "an age", "measure": "a quantity other than money", "date": "a time or date",
+    "length": "a length of time or distance",
 }
 
 NUMBER_WORDS = set(
@@ -200,6 +213,7 @@ _SUM = re.compile(_CURRENCY + r"|\b(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECAS
 _CURRENCY_AFTER = re.compile(r"\s*(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECASE)  # "20.9bn| rupees"
 ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "4th", "264th": a rank, the one pattern of an ordinal
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
+_BARE_YEAR = re.compile(r"1[89]\d\d|20\d\d")  # a number that may be a year: "1968", "2004"
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
 _NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -232,6 +246,15 @@ def _sum_in(answer: str, sentence: str | None) -> bool:
     return bool(_SUM.search(answer)) or (sentence is not None and _written_as(sentence, answer, _CURRENCY_AFTER, unheld=False))
 
 
+def _year_in(answer: str, sentence: str | None) -> bool:
+    """Is the answer a bare year that its sentence writes as one, after a word of time ("in 1968",
+    "since 2004"; not "in 2000 homes")? No, where there is no sentence."""
+    if sentence is None or not _BARE_YEAR.fullmatch(answer.strip()):
+        return False
+    return bool(re.search(r"\b(?i:in|since|until|till|during|before|after)\s+" + re.escape(answer.strip())
+                          + r"\b(?!\s+(?:[a-z]+s|people|men|women|children)\b)", sentence))  # not "in 2000 homes"
+
+
 def _money_in(sentence: str, answer: str) -> bool:
     """Does the sentence write the answer as money ("$1.9 million", "100 billion dollars")? An answer
     the sentence does not hold has the benefit of the doubt."""
@@ -247,9 +270,13 @@ def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> boo
             return True
         return bool(MAGNITUDE.search(answer)) and (sentence is None or _money_in(sentence, answer))
     if kind == "count":  # a number, and not only a share ("40%" is not how many subscribers), nor a sum of
-        if _sum_in(answer, sentence):  # money ("20.9bn| rupees" employs no one)
-            return False
+        if _sum_in(answer, sentence) or _year_in(answer, sentence):  # money ("20.9bn| rupees" employs no one),
+            return False  # nor a year ("in 1968" sold no copies)
         return fits_type("number", PERCENT.sub(" ", answer))
+    if kind == "age":  # a number, and not a share or a sum of money ("20%" is no one's age)
+        return not (PERCENT.search(answer) or _sum_in(answer, sentence)) and fits_type("number", answer)
+    if kind == "measure":  # a number, and not a sum of money ("£65,000" weighs nothing)
+        return not _sum_in(answer, sentence) and fits_type("number", answer)
     if kind == "number":  # an ordinal ranks, it counts nothing ("21st" for "How many people ...?")
         answer = ORDINAL_NUMBER.sub(" ", answer)
         return any(c.isdigit() for c in answer) or bool(_words(answer) & NUMBER_WORDS)

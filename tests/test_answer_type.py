@@ -18,7 +18,10 @@ from qa.rules import VERIFY, Turn, first_decline
     ("Can you tell me what year the plant opened?", "year"),
     ("How many of the voters backed him?", "number"),  # a share may answer it
     ("By how much did the shares fall?", "number"),
-    ("How old is the Wales hooker?", "number"),
+    ("How old is the Wales hooker?", "age"),
+    ("How much weight has the hunger striker lost?", "measure"),  # a quantity that is not money
+    ("What do tickets for the open-air show cost?", "amount"),
+    ("how much is a weekend ticket for the festival this year", "amount"),
     ("What percentage of the vote did Labour win?", "number"),
     ("How much did the father pay for the album?", "amount"),
     ("How much is the make-up artist seeking from Snoop Dogg?", "amount"),
@@ -26,7 +29,7 @@ from qa.rules import VERIFY, Turn, first_decline
     ("How much extra government funding will each pilot area receive?", "amount"),  # money by name
     ("How much net income did the company make in 2002?", "amount"),
     ("How much of Poland's national income does Warsaw produce?", "amount"),  # a share fits ("12%")
-    ("How much time did the negotiators spend in talks?", "number"),  # a verb of paying, but not money
+    ("How much time did the negotiators spend in talks?", "measure"),  # a verb of paying, but not money
     ("How much did the album sell?", "number"),  # copies
     ("In what year was the ruling made?", "year"),
     ("Which year did the band split?", "year"),
@@ -64,6 +67,11 @@ def test_the_question_form_asks_for_a_type(question, kind):
     ("How much time did the negotiators spend in talks?", "three hours"),
     ("How much did the album sell?", "500,000 copies"),
     ("How much did the stamp cost?", "99p"),
+    ("What do tickets for the open-air show cost?", "£35"),
+    ("how much is a weekend ticket for the festival", "free"),
+    ("How much weight has the hunger striker lost?", "two stone"),
+    ("How much weight has the hunger striker lost?", "12kg"),
+    ("How old is the Wales hooker?", "32"),
     ("In what year was the ruling made?", "1984"),
     ("What year did the dispute begin?", "the 1990s"),
     ("What year did the dispute begin?", "the following year"),
@@ -93,7 +101,12 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("How much extra government funding will each pilot area receive?", "400", "amount"),  # 400 dispersal orders
     ("How many subscribers does the mobile operator have?", "40%", "count"),
     ("How many people were at a Harvard sponsored regatta in 1875?", "21st", "count"),  # an ordinal ranks
-    ("How old is the club?", "the 4th", "number"),
+    ("How old is the club?", "the 4th", "age"),
+    ("How old is she?", "20%", "age"),
+    ("How much weight has the hunger striker lost?", "a £65,000", "measure"),
+    ("How much storage does the bigger model have?", "$599", "measure"),
+    ("What do tickets for the open-air show cost?", "10,000", "amount"),  # 10,000 fans
+    ("how much is a weekend ticket for the festival this year", "10 weeks", "amount"),
     ("How many people were hurt in the blast?", "the city centre", "count"),
     ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
     ("What time did the Ethiopian great clock when he won the half-marathon?", "2002", "clock"),
@@ -110,6 +123,17 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
 ])
 def test_an_answer_of_another_type_is_wrong(question, answer, kind):
     assert wrong_type(question, answer) == kind
+
+
+@pytest.mark.parametrize("sentence, wrong", [
+    ("The novel was published in 1968 and sold 11 million copies.", True),
+    ("In 1968 the novel became a film.", True),
+    ("Floods reached 1968 homes in the valley.", False),  # a count
+    ("It came out in 1968 editions across Europe.", False),  # a number of things
+])
+def test_a_count_is_not_a_year_its_sentence_writes_as_one(sentence, wrong):
+    assert (wrong_type("How many copies did the novel sell?", "1968", sentence) == "count") is wrong
+    assert wrong_type("How many copies did the novel sell?", "1968") is None  # no sentence: a number fits
 
 
 @pytest.mark.parametrize("answer", ["16 weeks", "three months", "2km", "until 1796", "1796", "a fortnight"])
