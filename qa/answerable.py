@@ -44,7 +44,9 @@ _ORDINALS = {
         start=1,
     )
 }
-_NEGATION = re.compile(r"\b(?:not|never|no|nor|without|cannot)\b|n[’']t\b", re.IGNORECASE)
+# "no" and "never" in a hyphenated word name a kind of thing and negate nothing ("a no-frills carrier",
+# "never-before-released tracks"); "not-" keeps its sense ("a not-bloody civil war")
+_NEGATION = re.compile(r"\b(?:not|nor|without|cannot)\b|(?<![\w-])(?:never|no)(?![\w-])|n[’']t\b", re.IGNORECASE)
 
 
 def negated(text: str) -> bool:
@@ -152,7 +154,16 @@ _TITLES = (
     "officer pope premier president prime prince princess queen secretary senator sir speaker spokesman "
     "spokeswoman treasurer"
 )
-_DESCRIPTORS = set(_PLACES.split()) | set(_TITLES.split())
+# a capital, which news writes for its country's government ("Washington's demands", "Tehran will
+# ship") or for what was held there ("just before Athens", "beat Italy in Rome"): the article may
+# name neither. Not London, a British corpus's own city, nor the UK's other capitals.
+_CAPITALS = (
+    "abuja amsterdam ankara athens baghdad bangkok beijing beirut belgrade berlin brussels bucharest budapest "
+    "cairo canberra caracas copenhagen damascus delhi dublin hanoi harare havana helsinki islamabad jakarta "
+    "jerusalem kabul khartoum kiev kyiv lisbon madrid manila moscow nairobi oslo ottawa paris prague pretoria "
+    "pyongyang riyadh rome seoul sofia stockholm taipei tehran tokyo tripoli vienna warsaw washington wellington"
+)
+_DESCRIPTORS = set(_PLACES.split()) | set(_TITLES.split()) | set(_CAPITALS.split())
 _COMPASS = {"north", "south", "east", "west", "central", "northern", "southern", "eastern", "western"}
 _PLACE_NAMES = {  # places of several words, each of which alone names nothing
     "hong kong", "ivory coast", "middle east", "new zealand", "north korea", "saudi arabia", "south africa",
@@ -296,7 +307,8 @@ def _name_runs(question: str) -> list[list[str]]:
     for w in _TOKEN.findall(question):
         owner = POSSESSIVE.search(w)
         w = w[: owner.start()] if owner else w  # "Gou's calendar": Gou
-        key = w[0].isdigit() or any(part.lower() in strong for part in re.findall(r"\w+", w))
+        parts = re.findall(r"\w+", w)  # one letter after an apostrophe is no name: "didn't" beside "Raw T" ("O'Neill" is)
+        key = w[0].isdigit() or any(part.lower() in strong for k, part in enumerate(parts) if k == 0 or len(part) > 1)
         capital = key and w[:1].isupper() and len(w) >= NAME_CHARS
         if key and len(w) >= NAME_CHARS:
             if capital and joined:

@@ -217,6 +217,14 @@ def test_negated_question_needs_a_negated_sentence():
     assert not negation_unsupported("Who signed the treaty?", "Britain and France signed the treaty in 1904.")
 
 
+def test_no_and_never_in_a_hyphenated_word_negate_nothing():
+    founded = "Air Deccan, founded by Gorur Gopinath, ordered 30 Airbus jets."
+    assert not negation_unsupported("Who founded the Indian no-frills carrier that ordered 30 Airbus jets?", founded)
+    assert not negation_unsupported("How many never-before-released tracks are on the box set?", "The set has 68 tracks.")
+    assert negation_unsupported("Where did a not-bloody civil war break out?", "A bloody civil war broke out in the north.")
+    assert negation_unsupported("Which carrier has no frills?", founded)  # "no" alone still negates
+
+
 @pytest.mark.parametrize("question", [
     "Why couldn't the new jet make the trip back from Sydney without stopping?",
     "How come the gas monopoly didn't end up buying the oil unit?",
@@ -368,17 +376,26 @@ def test_stem_reads_a_word_and_its_inflections_alike(word, stemmed):
     assert stem(word) == stemmed
 
 
+def test_a_contraction_is_no_name_though_a_one_letter_name_is_asked_about():
+    text = "Wilson's son persuaded him to go and see Raw T."
+    assert missing_names("Raw T is his third big band - so why didn't he want to see them?", text) == []
+    assert missing_names("What was D'olier's first name?", "The bank's founder was born in 1837.") == ["D'olier"]  # a name's prefix
+
+
 @pytest.mark.parametrize("question", [
     "Which French power company is buying the plant?",  # a people
     "What did the New Zealand referee decide?",  # a place of two words
     "What did the Attorney General advise?",  # a title
     "Why did the EU spokesman criticise the deal?",
+    "What did Washington's trade officials advise?",  # a capital for its government
+    "Which referee took charge just before Athens?",  # a capital for what was held there
 ])
 def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(question):
     text = "EDF agreed to buy the plant. Referee Paddy O'Brien decided to award the try. Lord Goldsmith advised the cabinet."
     assert missing_names(question, text) == []
     # a name that is not a description is still missing
     assert missing_names("Which French power company did Siemens outbid?", text) == ["Siemens"]
+    assert missing_names("What did London's trade officials advise?", text) == ["London"]  # a British corpus's own city
 
 
 @pytest.mark.parametrize("question, kind", [
