@@ -152,7 +152,7 @@ QUESTION_TYPES: list[tuple[str, re.Pattern]] = [
                           r"|offered|offering|worth|seek|seeks|seeking|sought|charge|charges|charged|earn|earns|earned"
                           r"|fetch|fetched)\b"
                           # "What do tickets for the show cost?", "How much is a weekend ticket?"
-                          r"|" + _OPEN + r"what\s+" + _AUX + r".{0,100}?\bcosts?\s*[?.!]*\s*$"
+                          r"|" + _OPEN + r"what\s+(?:do|does|did|will|would|could|might)\b.{0,100}?\bcost\s*[?.!]*\s*$"
                           r"|" + _OPEN + r"how\s+much\s+" + _AUX + r".{0,80}?\b(?:tickets?|fares?|admission|subscriptions?)\b",
                           re.IGNORECASE)),
     # an age: "20%" is none ("How old is she?")
