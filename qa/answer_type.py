@@ -213,6 +213,7 @@ _SUM = re.compile(_CURRENCY + r"|\b(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECAS
 _CURRENCY_AFTER = re.compile(r"\s*(?:" + _CURRENCY_WORDS + r")\b", re.IGNORECASE)  # "20.9bn| rupees"
 ORDINAL_NUMBER = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "4th", "264th": a rank, the one pattern of an ordinal
 PERCENT = re.compile(r"\d[\d,.]*\s*(?:%|percent\b|per\s+cent\b)", re.IGNORECASE)
+_NO_UNIT = {"a", "an", "the", "about", "around", "nearly", "almost", "over", "under", "just", "some", "only"}  # "about 16"
 _BARE_YEAR = re.compile(r"1[89]\d\d|20\d\d")  # a number that may be a year: "1968", "2004"
 YEAR = re.compile(r"\b\d{4}s?\b|\b(?:last|next|this|that|following|previous|same)\s+year\b|['’]\d\d\b", re.IGNORECASE)
 _NUMBER_THEN = re.compile(r"\d[\d,.]*\w*(?:\s+([^\W\d_]+))?")  # a number and the word after it, if any
@@ -285,8 +286,9 @@ def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> boo
     if kind == "date":  # a number counting something else is no date ("50 countries", "2nd Battalion")
         return bool(_words(answer) & (DATE_WORDS | NUMBER_WORDS)) or bool(CLOCK.search(answer)) or any(
             not m.group(1) or m.group(1).lower() in DATE_WORDS for m in _NUMBER_THEN.finditer(answer))
-    if kind == "length":  # a span of time or a distance has its unit: "16" is neither ("16 weeks", "three months",
-        return bool(_words(answer) or YEAR.search(answer))  # "2km"); a year may be where it ends ("until 1796")
+    if kind == "length":  # a span of time or a distance has its unit ("16 weeks", "three months", "2km"): "16" or
+        # "one" alone is neither; a year may be where it ends ("until 1796")
+        return bool(_words(answer) - NUMBER_WORDS - _NO_UNIT or YEAR.search(answer))
     if kind == "clock":  # a clock time or a duration, or a time told in words ("that evening"): not a bare number
         return bool(CLOCK.search(answer)) or bool(_words(answer) & TIME_WORDS)
     return True

@@ -120,6 +120,8 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("When did the Gurkhas arrive in Aceh?", "2nd Battalion Royal Gurkha Rifles", "date"),
     ("How long will the Boro winger be out with his hamstring injury?", "16", "length"),
     ("How long has the board given Glazer to finish his checks?", "300", "length"),
+    ("How long had he been a member of the party before he was suspended?", "one", "length"),  # a number word has no unit
+    ("For how long did Huguenots continue to use French names?", "the 100", "length"),
 ])
 def test_an_answer_of_another_type_is_wrong(question, answer, kind):
     assert wrong_type(question, answer) == kind
