@@ -114,7 +114,8 @@ _ASIDE = re.compile(r"\s+\([^()]*\)$")
 def find_support(answer: str, passages: list[Passage]) -> Support | None:
     """The evidence span that best matches the answer: token F1 over word windows of every
     sentence. Among equal scores, a span whose tokens are exactly the answer's beats a prefix match
-    ("classes" for "class"); then the first found, i.e. the earliest and shortest."""
+    ("classes" for "class"), and one written as the answer is beats the other exact ones; then the
+    first found, i.e. the earliest and shortest."""
     ans = strip_markers(answer).strip().strip(".").strip()
     ans_toks = support_tokens(ans)
     if not ans_toks:
@@ -139,7 +140,9 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
                         span = POSSESSIVE.sub("", span)
                     toks = support_tokens(span)
                     exact = toks == ans_toks or normalize(span) == na
-                    key = (1.0 if exact else soft_f1(ans_toks, toks), exact)
+                    # of exact matches, the one written as the answer is: "15" of "15-6", not "a 15";
+                    # "1.1%", not an earlier "11%" (normalize drops the point)
+                    key = (1.0 if exact else soft_f1(ans_toks, toks), exact, exact and span.lower() == ans.lower())
                     if best is None or key > best_key:  # ties: the first (earliest, shortest) span
                         best, best_key = Support(span=span, sentence=s, passage=p, score=key[0]), key
     if best is not None:

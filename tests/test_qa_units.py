@@ -203,6 +203,10 @@ def test_an_amount_never_matches_another_amount():
     ("Best Buy made a takeover offer of $3.25bn for the retailer.", "3.25 billion", "$3.25bn"),
     ("The club paid £4.6m for the striker in 2003.", "$4.6 million", "£4.6m"),
     ("The club paid 4.6 million pounds for the striker in 2003.", "4.6m", "4.6 million"),
+    # of exact matches, the one written as the answer is: not the article before it, nor another number
+    ("Wales trailed at half-time, a 15-6 deficit, before a 15 minute spell.", "15", "15"),
+    ("Sales rose 11% in the year; in the quarter they rose 1.1%.", "1.1%", "1.1%"),
+    ("A 1% rate for those who come clean, a one-off amnesty.", "1%", "1%"),
 ])
 def test_answer_snaps_to_the_exact_span(text, answer, span):
     sup = find_support(answer, _one_passage(text))
