@@ -163,7 +163,8 @@ _CAPITALS = (
     "jerusalem kabul khartoum kiev kyiv lisbon madrid manila moscow nairobi oslo ottawa paris prague pretoria "
     "pyongyang riyadh rome seoul sofia stockholm taipei tehran tokyo tripoli vienna warsaw washington wellington"
 )
-_DESCRIPTORS = set(_PLACES.split()) | set(_TITLES.split()) | set(_CAPITALS.split())
+_TITLE_WORDS = set(_TITLES.split())
+_DESCRIPTORS = set(_PLACES.split()) | _TITLE_WORDS | set(_CAPITALS.split())
 _COMPASS = {"north", "south", "east", "west", "central", "northern", "southern", "eastern", "western"}
 _PLACE_NAMES = {  # places of several words, each of which alone names nothing
     "hong kong", "ivory coast", "middle east", "new zealand", "north korea", "saudi arabia", "south africa",
@@ -349,13 +350,15 @@ def names_only(question: str, span: str) -> bool:
     whose names are all the question's own names no other ("Mr MacDonald" for "Who replaced Ian
     MacDonald QC on the panel?", "Vibe magazine" for "Which security firm was working at the Vibe
     awards?", "Malaysia's third-biggest lender" for "Which foreign partner did RHB pick for its
-    Islamic bank in Malaysia?"). Names: capitalised words (a title such as "Mr" is none)."""
+    Islamic bank in Malaysia?", "President Bush's new administration" for "Which senior official from
+    Bush's new administration ...?"). Names: capitalised words (a title such as "Mr" or "President"
+    is none)."""
     if not asks_who_or_which(question):
         return False
     _, strong = key_terms(question)
     asked = {stem(t) for t in strong}
     names = [POSSESSIVE.sub("", w).lower() for w in _TOKEN.findall(span) if w[:1].isupper()]
-    names = [stem(w) for w in names if w not in STOPWORDS and w not in _HONORIFICS]
+    names = [stem(w) for w in names if w not in STOPWORDS and w not in _HONORIFICS and w not in _TITLE_WORDS]
     return bool(names) and all(n in asked for n in names)
 
 

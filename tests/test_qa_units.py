@@ -351,6 +351,9 @@ def test_repeats_the_question():
     assert repeats_the_question("Which team did Chelsea beat?", "Chelsea")
     assert repeats_the_question("Who was Ayurbarwada's son?", "Ayurbarwada")
     assert not repeats_the_question("Which team did Chelsea beat?", "Portsmouth")
+    # a title names no one: the question's own name with one is still only the question's name
+    assert repeats_the_question("Which senior official from Bush's new administration is going to Davos?", "President Bush's new administration")
+    assert not repeats_the_question("Who met Bush in Davos?", "President Putin")
     assert not repeats_the_question("Which team did Chelsea beat?", "the")  # says nothing at all: another check's case
     assert repeats_the_question("Which accountancy firm's staff are counting the Oscar votes?", "the Oscars")  # a plural
     assert not repeats_the_question("Which accountancy firm's staff are counting the Oscar votes?", "PricewaterhouseCoopers")
