@@ -334,8 +334,20 @@ def asks_yes_or_no(question: str) -> bool:
     return bool(_YES_OR_NO.match(rest) or (requested and _IF.match(rest))) and not offers_choice(question)
 
 
+# a share of money or a change in it, which a percentage answers ("By how much did BT cut its charges?",
+# "How much of Poland's national income ...?", "How much did profits fall by?")
+_SHARE_OR_CHANGE = re.compile(
+    r"\bby\s+how\s+much\b|\bhow\s+much\s+of\b|\b(?:rise|rises|rose|risen|fall|falls|fell|fallen|cut|cuts|reduc\w*|increas\w*"
+    r"|decreas\w*|drop\w*|jump\w*|grow|grows|grew|grown|shrink\w*|shrank|slump\w*|climb\w*|lower\w*|rais\w*|boost\w*)\b",
+    re.IGNORECASE,
+)
+
+
 def wrong_type(question: str, answer: str, sentence: str | None = None) -> str | None:
     """The type the question asks for when the answer (read in its sentence, where given) does not
-    have it, else None."""
+    have it, else None. A percentage alone is no sum of money ("11%" for "How much revenue did Converse
+    bring in?") unless the question asks for a share of one or a change in it."""
     kind = asked_type(question)
+    if kind == "amount" and PERCENT.search(answer) and not _SUM.search(answer) and not _SHARE_OR_CHANGE.search(question_proper(question)):
+        return kind
     return None if fits_type(kind, answer, sentence) else kind

@@ -67,6 +67,8 @@ def test_the_question_form_asks_for_a_type(question, kind):
     ("How much time did the negotiators spend in talks?", "three hours"),
     ("How much did the album sell?", "500,000 copies"),
     ("How much did the stamp cost?", "99p"),
+    ("By how much did BT cut what it charges rivals?", "70%"),  # a change in a sum: a share answers it
+    ("how much did heineken's profits fall by in 2004", "33%"),
     ("What do tickets for the open-air show cost?", "£35"),
     ("how much is a weekend ticket for the festival", "free"),
     ("How much weight has the hunger striker lost?", "two stone"),
@@ -107,6 +109,8 @@ def test_an_answer_of_the_asked_type_fits(question, answer):
     ("How much storage does the bigger model have?", "$599", "measure"),
     ("What do tickets for the open-air show cost?", "10,000", "amount"),  # 10,000 fans
     ("how much is a weekend ticket for the festival this year", "10 weeks", "amount"),
+    ("How much revenue did Converse bring in for Nike?", "11%", "amount"),  # a share is no sum
+    ("How much cash did migrant workers send home last year?", "24%", "amount"),
     ("How many people were hurt in the blast?", "the city centre", "count"),
     ("What was Derartu Tulu's finishing time?", "10,000", "clock"),
     ("What time did the Ethiopian great clock when he won the half-marathon?", "2002", "clock"),
