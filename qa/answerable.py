@@ -163,12 +163,16 @@ _CAPITALS = (
     "jerusalem kabul khartoum kiev kyiv lisbon madrid manila moscow nairobi oslo ottawa paris prague pretoria "
     "pyongyang riyadh rome seoul sofia stockholm taipei tehran tokyo tripoli vienna warsaw washington wellington"
 )
+# ... as is a place news writes for the institution there ("the Hollywood studios", "the Holyrood
+# committee", "moved into Downing Street": PLACE_NAMES below for those of several words)
+_SEATS = "bollywood holyrood hollywood kremlin stormont westminster whitehall"
 _TITLE_WORDS = set(_TITLES.split())
-_DESCRIPTORS = set(_PLACES.split()) | _TITLE_WORDS | set(_CAPITALS.split())
+_DESCRIPTORS = set(_PLACES.split()) | _TITLE_WORDS | set(_CAPITALS.split()) | set(_SEATS.split())
 _COMPASS = {"north", "south", "east", "west", "central", "northern", "southern", "eastern", "western"}
-_PLACE_NAMES = {  # places of several words, each of which alone names nothing
+_PLACE_NAMES = {  # places of several words, each of which alone names nothing, and seats of institutions
     "hong kong", "ivory coast", "middle east", "new zealand", "north korea", "saudi arabia", "south africa",
     "south korea", "sri lanka", "united kingdom", "united nations", "united states", "west indies",
+    "downing street", "wall street", "fleet street", "silicon valley", "white house", "capitol hill",
 }
 
 

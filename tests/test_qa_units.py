@@ -396,6 +396,8 @@ def test_a_contraction_is_no_name_though_a_one_letter_name_is_asked_about():
     "Why did the EU spokesman criticise the deal?",
     "What did Washington's trade officials advise?",  # a capital for its government
     "Which referee took charge just before Athens?",  # a capital for what was held there
+    "What did the Holyrood committee advise?",  # a seat for the institution there
+    "Why did the referee leave Downing Street?",
 ])
 def test_a_question_that_describes_in_its_own_words_is_not_declined_for_it(question):
     text = "EDF agreed to buy the plant. Referee Paddy O'Brien decided to award the try. Lord Goldsmith advised the cabinet."
