@@ -266,6 +266,8 @@ def fits_type(kind: str | None, answer: str, sentence: str | None = None) -> boo
     """The answer shows a sign of the type (any sign at all: see the module's note). Where the
     answer's sentence is given, a size alone ("1.5 million") is an amount of money only if the
     sentence writes it as money ("just 1.5 million" viewers is not)."""
+    if kind == "sum":  # an amount of money, and not a percentage alone ("11%" is no revenue)
+        return not (PERCENT.search(answer) and not _SUM.search(answer)) and fits_type("amount", answer, sentence)
     if kind == "amount":
         if MONEY.search(answer):
             return True
@@ -345,9 +347,8 @@ _SHARE_OR_CHANGE = re.compile(
 
 def wrong_type(question: str, answer: str, sentence: str | None = None) -> str | None:
     """The type the question asks for when the answer (read in its sentence, where given) does not
-    have it, else None. A percentage alone is no sum of money ("11%" for "How much revenue did Converse
-    bring in?") unless the question asks for a share of one or a change in it."""
+    have it, else None. An amount of money is read as a "sum" unless the question asks for a share of
+    one or a change in it, which a percentage answers."""
     kind = asked_type(question)
-    if kind == "amount" and PERCENT.search(answer) and not _SUM.search(answer) and not _SHARE_OR_CHANGE.search(question_proper(question)):
-        return kind
-    return None if fits_type(kind, answer, sentence) else kind
+    fit = "sum" if kind == "amount" and not _SHARE_OR_CHANGE.search(question_proper(question)) else kind
+    return None if fits_type(fit, answer, sentence) else kind

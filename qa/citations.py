@@ -121,7 +121,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
     if not ans_toks:
         return None
     n_ans = len(ans_toks)
-    na = normalize(ans)
+    na, as_written = normalize(ans), ans.lower()
     keep_possessive = bool(POSSESSIVE.search(ans))
     best: Support | None = None
     best_key: tuple = ()
@@ -142,7 +142,7 @@ def find_support(answer: str, passages: list[Passage]) -> Support | None:
                     exact = toks == ans_toks or normalize(span) == na
                     # of exact matches, the one written as the answer is: "15" of "15-6", not "a 15";
                     # "1.1%", not an earlier "11%" (normalize drops the point)
-                    key = (1.0 if exact else soft_f1(ans_toks, toks), exact, exact and span.lower() == ans.lower())
+                    key = (1.0 if exact else soft_f1(ans_toks, toks), exact, exact and span.lower() == as_written)
                     if best is None or key > best_key:  # ties: the first (earliest, shortest) span
                         best, best_key = Support(span=span, sentence=s, passage=p, score=key[0]), key
     if best is not None:
