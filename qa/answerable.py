@@ -23,7 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
-from .answer_type import AUX_WORDS, MAGNITUDE, MONTHS, NUMBER_WORDS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice
+from .answer_type import (AUX_WORDS, MAGNITUDE, MONTHS, NUMBER_WORDS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice,
+                          question_proper)
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
@@ -239,7 +240,9 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
     to its initials ("AEFA" for "American Express Financial Advisors"), or to a part of it that
     `articles()` (the whole articles the text comes from, read only when a name needs them) introduced in full: "Delta cut 6,900
     jobs" in a story that began "Delta Air Lines is cutting fares"; "Mr Stearns" after "Robert
-    Stearns". A story about Delta does not mention "Alaska Airlines"."""
+    Stearns". A story about Delta does not mention "Alaska Airlines". A name that only a statement
+    before the question proper writes (answer_type.question_proper) counts as mentioned when the
+    articles mention it."""
     words = set(_words(text))
     acronyms: set[str] | None = None
     in_full: str | None = None  # the articles' words
@@ -279,6 +282,13 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
                 if " " + " ".join(_words(" ".join(run))) + " " in in_full:
                     continue
         missing += [t for t in absent if t not in missing and not _describes(t)]
+    if missing and articles and (proper := question_proper(question)) != question:
+        # what a statement before the question names places the story ("Davenport beat Vaidisova
+        # in Melbourne. Who does she play next?"): the story is enough, the passage read may be
+        # another part of it; the question proper's own names stay the passage's to mention
+        asked = {t for run in _name_runs(proper) for t in run}
+        unsaid = set(missing_names(question, articles()))
+        missing = [t for t in missing if t in asked or t in unsaid]
     return missing
 
 

@@ -336,6 +336,20 @@ def test_a_name_the_article_shortens_is_still_mentioned():
     assert missing_names("What did Ronan O'Gara's side score?", "Ronan O'Gara kicked 14 points.") == []
 
 
+def test_the_names_a_statement_before_the_question_places_the_story_with_are_looked_for_in_the_article():
+    article = "Davenport beat Vaidisova in Melbourne on Monday. She now plays Serena Williams in the next round."
+    text = "She now plays Serena Williams in the next round."  # the passage read: another part of the story
+    story = lambda: article  # noqa: E731
+    question = "Davenport beat the 15-year-old Czech Vaidisova in Melbourne. Who does she play in the next round?"
+    assert missing_names(question, text) == ["Vaidisova", "Melbourne"]  # no article to look in (a question's first word names nothing)
+    assert missing_names(question, text, story) == []
+    # the article must mention them: a statement the story never makes still names what it misses
+    assert missing_names("Davenport beat Vaidisova in Sydney. Who does she play next?", text, story) == ["Sydney"]
+    # the question proper's own names are the passage's to mention, whatever the article says
+    assert missing_names("Davenport won on Monday. Who does she play in Melbourne?", text, story) == ["Melbourne"]
+    assert missing_names("Who does Davenport play after beating Vaidisova in Melbourne?", text, story) == ["Davenport", "Vaidisova", "Melbourne"]
+
+
 @pytest.mark.parametrize("question, missing", [
     ("Which Hollywood producer is Stan Lee teaming up with for Foreverman?", []),  # describes the answer
     ("What Columbia President went to Harvard?", []),
