@@ -18,7 +18,7 @@ from .answer_type import asks_yes_or_no, without_courtesy
 from .answerable import repeats_the_question
 from .citations import Support, best_sentences, find_support, ground_sentences, make_citation
 from .config import Settings
-from .evidence import Passage, clean_sentences, reading_passages, select_evidence
+from .evidence import Passage, clean_sentences, read_on, reading_passages, select_evidence
 from .generator import make_generator
 from .history import FollowUp, follow_up_of, rewritten
 from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolve_style
@@ -163,6 +163,7 @@ class QA:
         room = gen.context_length - max(s.max_new_tokens, s.explain_new_tokens) - overhead
         budget = max(s.min_context_tokens, min(s.context_tokens, room))
         pick = select_evidence if s.evidence == "sentences" else reading_passages
+        turn.budget = budget
         turn.passages = pick(turn.standalone, turn.hits, turn.encode, gen.count_tokens, budget, s)
 
     @staticmethod
@@ -197,26 +198,9 @@ class QA:
         (for a yes/no question, the sentences that best answer it)."""
         s = turn.settings
         if turn.trace.kind == "explain":
-            def best(n: int, exclude: list | None = None) -> list:  # the evidence sentences that best answer the question
-                return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude, s.left_weight)
-
-            if turn.settles:
-                turn.supports = best(s.explain_sentences)
-            else:
-                turn.supports, turn.trace.dropped = ground_sentences(
-                    turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone
-                )
-                if not turn.supports and s.gist_best:
-                    # the reply restates the question ("What's going on with X?" read as "X is going
-                    # on"; "Why did Stan Lee take Marvel to court?" as "Stan Lee took Marvel to court
-                    # because he was in a court battle"): the sentences that best answer it stand in,
-                    # after a gist, or when they hold most of the question's terms (the model's own
-                    # "unanswerable" still declines: rules.ModelSaysUnanswerable)
-                    chosen = best(s.explain_sentences)
-                    if asks_gist(turn.question) or term_coverage(turn.standalone, " ".join(x.span for x in chosen)) >= s.explain_best_cover:
-                        turn.supports = chosen
-                elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
-                    turn.supports += best(s.explain_sentences - len(turn.supports), [x.sentence for x in turn.supports])
+            self._explain(turn)
+            if not turn.supports and self._read_on(turn, gen):
+                self._explain(turn)
             turn.trace.support = round(turn.supports[0].score, 4) if turn.supports else 0.0
             return
         support = find_support(turn.raw, turn.passages)
@@ -233,6 +217,48 @@ class QA:
         unsure = (turn.trace.confidence or 0.0) < s.second_below and (turn.trace.said or 0.0) < s.second_said
         if s.second_reader and support and turn.follow_up is None and unsure:
             self._second_opinion(turn, gen)
+
+    @staticmethod
+    def _explain(turn: Turn) -> None:
+        """An explanation's sentences: those of the evidence the reply grounds in (a yes/no question:
+        those that best answer it)."""
+        s = turn.settings
+
+        def best(n: int, exclude: list | None = None) -> list:  # the evidence sentences that best answer the question
+            return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude, s.left_weight)
+
+        if turn.settles:
+            turn.supports = best(s.explain_sentences)
+            return
+        turn.supports, turn.trace.dropped = ground_sentences(turn.raw, turn.passages, s.min_explain_support, s.explain_sentences, turn.standalone)
+        if not turn.supports and s.gist_best:
+            # the reply restates the question ("What's going on with X?" read as "X is going
+            # on"; "Why did Stan Lee take Marvel to court?" as "Stan Lee took Marvel to court
+            # because he was in a court battle"): the sentences that best answer it stand in,
+            # after a gist, or when they hold most of the question's terms (the model's own
+            # "unanswerable" still declines: rules.ModelSaysUnanswerable)
+            chosen = best(s.explain_sentences)
+            if asks_gist(turn.question) or term_coverage(turn.standalone, " ".join(x.span for x in chosen)) >= s.explain_best_cover:
+                turn.supports = chosen
+        elif turn.supports and len(turn.supports) < s.explain_sentences and s.explain_add_best:
+            turn.supports += best(s.explain_sentences - len(turn.supports), [x.sentence for x in turn.supports])
+
+    def _read_on(self, turn: Turn, gen) -> bool:
+        """An explanation whose reply grounds nothing in its chunk is read again from the chunk and
+        its article's next one (not streamed: the first reply was): a story's opening ranks first
+        for the question's words, its reason often comes further down. Not when the reader said
+        the passage does not answer, or a yes/no question. True when it was read again."""
+        s = turn.settings
+        if not s.explain_read_on or turn.settles or len(turn.passages) != 1 or turn.raw.strip().lower().startswith(UNANSWERABLE):
+            return False
+        following = self.retriever.following(turn.passages[0].hit)
+        longer = read_on(turn.passages[0], following, gen.count_tokens, turn.budget) if following else turn.passages[0]
+        if longer is turn.passages[0]:
+            return False
+        turn.trace.read_on, turn.passages = turn.trace.raw, [longer]
+        for _ in self._read(turn, gen):
+            pass
+        return True
 
     def _lead(self, turn: Turn) -> None:
         """A question after a story's gist ("What happened to ...?", "Tell me about ...") is answered

@@ -187,8 +187,8 @@ def tidy_span(span: str) -> str:
 def make_citation(number: int, support: Support) -> Citation:
     h = support.passage.hit
     s = support.sentence
-    return Citation(
-        number=number, doc_id=h.doc_id, title=h.title, chunk_id=h.chunk_id, passage=h.text, quote=s.text,
+    return Citation(  # the chunk that holds the quote: a passage read on holds two
+        number=number, doc_id=h.doc_id, title=h.title, chunk_id=s.hit.chunk_id, passage=s.hit.text, quote=s.text,
         quote_start=s.start, quote_end=s.end, score=round(float(h.score), 4), source=h.source, date=h.date,
     )
 

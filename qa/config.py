@@ -74,6 +74,7 @@ class Settings:
     prompt_style: str = "auto"  # "chat" (the model's chat template) if it has one, else "completion" (four examples)
     evidence: str = "chunk"  # "chunk": the best chunk(s) whole; "sentences": best sentences of the top k
     read_passages: int = 1  # chunks the model reads ("chunk" evidence)
+    explain_read_on: bool = True  # an explanation whose reply grounds nothing in its chunk is read again with the article's next chunk: a story's opening ranks first for the question's words, its reason often comes further down (docs/decisions.md)
     evidence_sentences: int = 8  # at most this many sentences ("sentences" evidence, or chunks over the token budget)
     evidence_terms: float = 0.5  # a sentence's score there: cosine + this x its question-term coverage,
     evidence_rank_penalty: float = 0.03  # minus this per rank of its chunk (a better chunk's sentence wins a near-tie)

@@ -187,3 +187,12 @@ def reading_passages(
     if not passages:
         return select_evidence(question, hits[: s.read_passages], embed, count_tokens, budget_tokens, s)
     return passages
+
+
+def read_on(passage: Passage, following: Hit, count_tokens: Callable[[str], int], budget_tokens: int) -> Passage:
+    """The passage with the sentences of the chunk after it in its article (those the two chunks
+    share once), when the whole still fits the budget; else the passage as it was."""
+    seen = {x.start for x in passage.sentences}
+    more = [x for x in clean_sentences(following) if x.start not in seen and x.start >= passage.sentences[-1].start]
+    longer = Passage(number=passage.number, hit=passage.hit, sentences=passage.sentences + more)
+    return longer if more and count_tokens(longer.text) + PASSAGE_TOKENS <= budget_tokens else passage

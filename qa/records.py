@@ -52,6 +52,7 @@ class Trace:
     missing: list[str] = field(default_factory=list)  # question names no passage mentions
     raw: str = ""  # the model's own words
     repeated: str = ""  # a first answer that only repeated the question (asked once more)
+    read_on: str = ""  # an explanation's first reply, which grounded nothing in its chunk (read again with the article's next chunk)
     confidence: float | None = None  # mean log-probability of the answer tokens
     p_unanswerable: float | None = None  # the model's probability of saying the passages don't answer
     support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)

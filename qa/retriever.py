@@ -255,6 +255,13 @@ class Retriever:
         ids = self.store.chunk_ids(doc_id)[:1]
         return next(iter(self._hits(ids, self.store.chunks(ids), defaultdict(dict), "rerank")), None)  # no stage scored it
 
+    def following(self, hit: Hit) -> Hit | None:
+        """The chunk after this one in its article (None: it is the last, or the article is gone)."""
+        ids = self.store.chunk_ids(hit.doc_id)
+        at = ids.index(hit.chunk_id) if hit.chunk_id in ids else len(ids)
+        after = ids[at + 1 : at + 2]
+        return next(iter(self._hits(after, self.store.chunks(after), defaultdict(dict), "rerank")), None)
+
     def retrieve(self, question: str, s: Settings, encode=None, focus: str | None = None) -> list[Hit]:
         st = self.stages(question, s, depth=s.k, encode=encode, focus=focus)
         return st.get("reranked", st["fused"])[: s.k]

@@ -113,6 +113,31 @@ def test_a_yes_or_no_question_gets_the_sentences_that_settle_it(qa, question):
     assert "2,850" in ans.text or "790m" in ans.text
 
 
+def test_an_explanation_the_opening_lacks_is_read_on_in_the_next_chunk(tmp_path):
+    # the story's opening ranks first for the question's words; the worry is in its second chunk
+    src = tmp_path / "articles"
+    src.mkdir()
+    for rel in ("tech/308.txt", "business/297.txt", "sport/014.txt"):
+        p = NEWS / "bbc" / rel
+        if not p.exists():
+            pytest.skip(f"shared data missing: {p}")
+        shutil.copy(p, src / rel.replace("/", "-"))
+    store = IndexStore(tmp_path / "index")
+    store.add_paths([src])
+    qa = QA(store=store)
+    question = "What's the worry among security people about Microsoft cutting off pirated Windows users from downloads?"
+    ids = store.chunk_ids("tech-308.txt")
+    assert qa.retrieve(question)[0].chunk_id == ids[0]
+    ans = qa.ask(question)
+    assert not ans.declined and ans.trace.read_on, ans.trace  # the first reply grounded nothing in the opening
+    assert "security experts are concerned" in ans.text and "unprotected" in ans.text
+    c = ans.citations[0]
+    assert c.doc_id == "tech-308.txt" and c.chunk_id == ids[1] and c.quote in c.passage
+    assert store.document(c.doc_id).text[c.quote_start : c.quote_end] == c.quote
+    off = qa.ask(question, explain_read_on=False)
+    assert off.declined and off.trace.declined_by == "support" and not off.trace.read_on
+
+
 def test_a_misspelt_name_is_read_as_the_article_writes_it_and_the_answer_says_so(qa):
     ans = qa.ask("What's the latest on the Home Office review in Rotheram?")
     assert ans.trace.respelt == {"Rotheram": "Rotherham"} and "Rotherham" in ans.standalone_question

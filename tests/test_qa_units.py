@@ -953,3 +953,34 @@ def test_the_opening_leads_only_a_gist_answer_about_what_it_names(fast_embedder,
     turn.settings = turn.settings.with_(gist_lede=False)
     qa._lead(turn)
     assert turn.supports[0].span == _LATER  # the setting turns it off
+
+
+# ---- an explanation reads on: the chunk after the one retrieved --------------------------------
+
+def test_a_passage_read_on_holds_the_next_chunk_once_and_cites_the_chunk_of_each_sentence(fast_embedder, tmp_path):
+    from qa.citations import Support
+    from qa.evidence import clean_sentences, read_on
+
+    qa, _ = _story_turn(fast_embedder, tmp_path, "Why is Acme Bank closing branches?")
+    ids = qa.store.chunk_ids("acme.txt")
+    first = qa.retriever.opening("acme.txt")
+    second = qa.retriever.following(first)
+    assert second is not None and second.chunk_id == ids[1] and second.start < first.end  # consecutive chunks share a sentence
+    last = qa.store.chunks([ids[-1]])[ids[-1]]
+    assert qa.retriever.following(Hit(chunk_id=last.chunk_id, doc_id="acme.txt", title="", text=last.text, start=last.start, end=last.end, score=0.0)) is None
+    assert qa.retriever.following(Hit(chunk_id=12345, doc_id="gone.txt", title="", text="", start=0, end=0, score=0.0)) is None
+
+    passage = Passage(number=1, hit=first, sentences=clean_sentences(first))
+    longer = read_on(passage, second, fast_embedder.count_tokens, budget_tokens=10_000)
+    starts = [x.start for x in longer.sentences]
+    assert starts == sorted(set(starts))  # in document order, the shared sentence once
+    assert len(longer.sentences) == len(passage.sentences) + len(clean_sentences(second)) - 1
+    doc = qa.store.document("acme.txt").text
+    assert all(doc[x.start:x.end] == x.text for x in longer.sentences)
+    assert longer.hit is first and longer.number == 1  # still the passage retrieval ranked
+    # a sentence of the next chunk is cited as that chunk's: its passage holds the quote
+    later = longer.sentences[-1]
+    cit = make_citation(1, Support(span=later.text, sentence=later, passage=longer, score=1.0))
+    assert cit.chunk_id == second.chunk_id and later.text in cit.passage and cit.doc_id == "acme.txt"
+    # a budget the two chunks do not fit leaves the passage as it was
+    assert read_on(passage, second, fast_embedder.count_tokens, fast_embedder.count_tokens(passage.text) + 10) is passage
