@@ -31,6 +31,20 @@ def qa(tmp_path_factory) -> QA:
     return QA(store=store)
 
 
+def _qa_over(tmp_path: Path, *rels: str) -> QA:
+    """A QA over a fresh index of these BBC articles (doc ids "sport-280.txt" ...)."""
+    src = tmp_path / "articles"
+    src.mkdir()
+    for rel in rels:
+        p = NEWS / "bbc" / rel
+        if not p.exists():
+            pytest.skip(f"shared data missing: {p}")
+        shutil.copy(p, src / rel.replace("/", "-"))
+    store = IndexStore(tmp_path / "index")
+    store.add_paths([src])
+    return QA(store=store)
+
+
 def test_answer_cites_the_right_article_and_sentence(qa):
     ans = qa.ask("How big is the one-off charge ABN Amro expects from the job cuts?")
     assert not ans.declined, ans
@@ -115,16 +129,8 @@ def test_a_yes_or_no_question_gets_the_sentences_that_settle_it(qa, question):
 
 def test_an_explanation_the_opening_lacks_is_read_on_in_the_next_chunk(tmp_path):
     # the story's opening ranks first for the question's words; the worry is in its second chunk
-    src = tmp_path / "articles"
-    src.mkdir()
-    for rel in ("tech/308.txt", "business/297.txt", "sport/014.txt"):
-        p = NEWS / "bbc" / rel
-        if not p.exists():
-            pytest.skip(f"shared data missing: {p}")
-        shutil.copy(p, src / rel.replace("/", "-"))
-    store = IndexStore(tmp_path / "index")
-    store.add_paths([src])
-    qa = QA(store=store)
+    qa = _qa_over(tmp_path, "tech/308.txt", "business/297.txt", "sport/014.txt")
+    store = qa.store
     question = "What's the worry among security people about Microsoft cutting off pirated Windows users from downloads?"
     ids = store.chunk_ids("tech-308.txt")
     assert qa.retrieve(question)[0].chunk_id == ids[0]
@@ -220,16 +226,7 @@ def test_declines_a_negated_question_the_evidence_answers_only_positively(qa):
 
 
 def test_full_names_the_article_shortens_and_answers_that_repeat_the_question(tmp_path):
-    src = tmp_path / "articles"
-    src.mkdir()
-    for rel in ("sport/280.txt", "business/395.txt"):  # Mourinho on Chelsea's luck; Delta cuts fares
-        p = NEWS / "bbc" / rel
-        if not p.exists():
-            pytest.skip(f"shared data missing: {p}")
-        shutil.copy(p, src / rel.replace("/", "-"))
-    store = IndexStore(tmp_path / "index")
-    store.add_paths([src])
-    qa = QA(store=store)
+    qa = _qa_over(tmp_path, "sport/280.txt", "business/395.txt")  # Mourinho on Chelsea's luck; Delta cuts fares
     # the article says "Delta", never "Delta Air Lines": the name is still found, by its rarest word
     ans = qa.ask("How many jobs did Delta Air Lines cut worldwide as part of its drive to slash costs?")
     assert not ans.declined and ans.short_answer == "6,900", ans
