@@ -99,7 +99,8 @@ def asks_again(follow_up: str) -> bool:
     return bool(m) and not opens_as_question(q[m.end():])
 
 
-_HEDGE = re.compile(r"\b(what|when|where|why|how|who|which)\s+(?:exactly|precisely|actually|really)\b", re.IGNORECASE)
+HEDGES = ("exactly", "precisely", "actually", "really")  # "What exactly ...?", "How many exactly?": they ask nothing more
+_HEDGE = re.compile(r"\b(what|when|where|why|how|who|which)\s+(?:" + "|".join(HEDGES) + r")\b", re.IGNORECASE)
 # a check of what was said before, then the question ("I read that ... - is that right, and who's his agent?")
 _CONFIRM = re.compile(r"^\s*(?:is|was)\s+(?:that|this|it)\s+(?:right|true|correct|so)\s*[?,]?\s*(?:(?:and|so|but|if\s+so)[\s,]+)?"
                       r"(?=(?:who|whom|whose|what|which|when|where|why|how)\b)", re.IGNORECASE)

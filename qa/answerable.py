@@ -23,8 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
-from .answer_type import (AUX_WORDS, MAGNITUDE, MONTHS, NUMBER_WORDS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which, offers_choice,
-                          question_proper)
+from .answer_type import (AUX_WORDS, HEDGES, MAGNITUDE, MONTHS, NUMBER_WORDS, ORDINAL_NUMBER, VIEW_VERBS, asks_who_or_which,
+                          offers_choice, question_proper)
 from .citations import POSSESSIVE, same_word, support_tokens
 from .retriever import STOPWORDS, content_terms, key_terms, stem, term_coverage
 
@@ -393,8 +393,8 @@ _HOW_MANY = re.compile(r"\bhow\s+many\s+", re.IGNORECASE)
 _PHRASE_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")  # a word (hyphens kept: "half-courses") or one other character
 _AUX = set(AUX_WORDS.split("|"))
 # what ends a noun phrase besides an auxiliary or a stopword (index.lexical's): "How many supporters turned up"
-_PHRASE_ENDS = STOPWORDS | _AUX | {"with", "over", "under", "up", "down", "only", "just", "some", "all", "each", "per",
-                                   "more", "less", "nearly", "almost", "around", "those", "while", "since", "until"}
+_PHRASE_ENDS = STOPWORDS | _AUX | set(HEDGES) | {"with", "over", "under", "up", "down", "only", "just", "some", "all", "each",
+                                                  "per", "more", "less", "nearly", "almost", "around", "those", "while", "since", "until"}
 _PAST = set("came went won took made got left fled saw ran sold lost bought gave fell rose paid held met became began "
              "said told found kept brought thought".split())  # irregular: what "-ed" does not catch
 _SCALES = {"m", "bn", "k"}  # "789m": a scale written as a unit, no thing counted

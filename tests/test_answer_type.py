@@ -479,6 +479,7 @@ def test_what_a_count_counts_is_read_from_the_question_and_the_answers_sentence(
     ("How many copies did it sell?", "ten million", "It sold ten million."),  # nothing after the number
     ("How many copies did it sell?", "10 million", "It sold ten million copies."),  # not in its sentence as given
     ("What did it sell?", "ten", "It sold ten cars."),  # no count asked
+    ("Only a handful of householders were prosecuted. How many exactly?", "11", "Only 11 householders were prosecuted."),  # a hedge counts nothing
 ])
 def test_a_count_whose_thing_is_unknown_is_not_compared(question, answer, sentence):
     assert counts(question, answer, sentence) is None
