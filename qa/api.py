@@ -225,7 +225,7 @@ class QA:
         s = turn.settings
 
         def best(n: int, exclude: list | None = None) -> list:  # the evidence sentences that best answer the question
-            return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude, s.left_weight)
+            return best_sentences(turn.standalone, turn.passages, turn.encode, s.rerank_terms, n, exclude, s.left_weight, turn.read_first)
 
         if turn.settles:
             turn.supports = best(s.explain_sentences)
@@ -255,7 +255,7 @@ class QA:
         longer = read_on(turn.passages[0], following, gen.count_tokens, turn.budget) if following else turn.passages[0]
         if longer is turn.passages[0]:
             return False
-        turn.trace.read_on, turn.passages = turn.trace.raw, [longer]
+        turn.trace.read_on, turn.read_first, turn.passages = turn.trace.raw, turn.passages[0].sentences, [longer]
         for _ in self._read(turn, gen):
             pass
         return True

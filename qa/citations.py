@@ -233,7 +233,7 @@ def ground_sentences(
 
 def best_sentences(
     question: str, passages: list[Passage], encode, term_weight: float, n: int, exclude: list | None = None,
-    left_weight: float = 0.0,
+    left_weight: float = 0.0, skip: list | None = None,
 ) -> list[Support]:
     """The n evidence sentences that best answer the question by their own words (cosine to the
     question + term_weight x question-term coverage, as the reranker scores a sentence), leaving
@@ -241,11 +241,12 @@ def best_sentences(
     A sentence chosen after others (those of `exclude`, already given, or an earlier pick) also
     gains left_weight x its coverage of the question's terms they leave out (terms_left): a
     second sentence answers what the first leaves open ("Was the boss ... given a bonus?" after
-    the sentence that names the scheme)."""
+    the sentence that names the scheme). Sentences in `skip` are never chosen either (a chunk whose
+    reading grounded nothing), but unlike `exclude`'s they were never given: they count as unsaid."""
     asked = _content(support_tokens(question))
     cands = [
         (p, x) for p in passages for x in p.sentences
-        if all(x is not e for e in (exclude or []))
+        if all(x is not e for e in (exclude or []) + (skip or []))
         and any(not any(same_word(w, q) for q in asked) for w in _content(support_tokens(x.text)))
     ]
     if not cands or n <= 0:

@@ -846,6 +846,13 @@ def test_a_second_sentence_answers_what_the_first_leaves_open():
     # a sentence already given (the reader's, for an explanation) counts as said
     assert chosen(1, [passages[0].sentences[0]], left_weight=1.0) == [bonus]
     assert chosen(1, [passages[0].sentences[0]]) == [scrapped]
+    # a sentence of a chunk read on from (its reply grounded nothing there) is never chosen
+    def skipping(skip, exclude=None):
+        return [s.sentence.text for s in best_sentences(q, passages, alike, 0.5, 1, exclude, 1.0, skip)]
+
+    assert skipping([passages[0].sentences[0]]) == [scrapped]
+    assert skipping([passages[0].sentences[0], passages[0].sentences[2]]) == [scrapped]
+    assert skipping(passages[0].sentences) == []
 
 
 def test_thanks_and_greetings_are_never_names():
