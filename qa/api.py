@@ -249,7 +249,8 @@ class QA:
         for the question's words, its reason often comes further down. Not when the reader said
         the passage does not answer, or a yes/no question. True when it was read again."""
         s = turn.settings
-        if not s.explain_read_on or turn.settles or len(turn.passages) != 1 or turn.raw.strip().lower().startswith(UNANSWERABLE):
+        if (not s.explain_read_on or s.evidence != "chunk" or turn.settles or len(turn.passages) != 1
+                or turn.raw.strip().lower().startswith(UNANSWERABLE)):
             return False
         following = self.retriever.following(turn.passages[0].hit)
         longer = read_on(turn.passages[0], following, gen.count_tokens, turn.budget) if following else turn.passages[0]

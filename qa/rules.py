@@ -17,7 +17,7 @@ from .answerable import (counts, missing_names, negation_unsupported, numbers_un
                          span_lost_the_answer)
 from .citations import Support, agree
 from .config import Settings
-from .evidence import Passage
+from .evidence import Passage, Sentence
 from .history import FollowUp
 from .prompt import UNANSWERABLE
 from .records import Hit, Trace
@@ -39,7 +39,7 @@ class Turn:
     supports: list[Support] = field(default_factory=list)  # the evidence each answer part snapped to
     follow_up: FollowUp | None = None  # a follow-up as asked, with its previous turn: the reader reads them (reader_history)
     budget: int = 0  # generator tokens the evidence may fill (the evidence stage's budget)
-    read_first: list = field(default_factory=list)  # the sentences of a chunk read on from: its reply grounded nothing there, so none is added as a best sentence
+    read_first: list[Sentence] = field(default_factory=list)  # the sentences of a chunk read on from: its reply grounded nothing there, so none is added as a best sentence
     settles: bool = False  # a yes/no question: the evidence sentences that best answer it are the answer, the reply only says whether there is one (yes_no_best)
 
     @property
