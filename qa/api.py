@@ -25,7 +25,7 @@ from .prompt import UNANSWERABLE, asks_gist, build_prompt, question_kind, resolv
 from .records import Answer, Hit
 from .retriever import MemoEncoder, Retriever, names_said, term_coverage, words_said
 from .rules import GATE, VERIFY, Decline, Turn, first_decline, p_starts_with
-from .text import DECLINE_TEXT, as_read, respellings, spelt_as, with_capitals
+from .text import DECLINE_TEXT, as_read, later_sentences_as_written, respellings, spelt_as, with_capitals
 from .validate import check_input
 
 PROMPT_SLACK_TOKENS = 16  # the prompt's tokens beyond the passage-less prompt counted: passage tags and numbers
@@ -57,6 +57,7 @@ def _checked(question: str, history: list[tuple[str, str]] | None, s: Settings, 
         read = spelt_as(read, fixes)
     if s.read_capitals:
         read = with_capitals(read, store.word_cases, s.capitalised_share, s.capitalised_least)
+        read = later_sentences_as_written(read, store.word_cases, s.capitalised_share, s.capitalised_least)
     follow_up = follow_up_of(read, history, s)
     return Reading(question=q, standalone=rewritten(follow_up, s) if follow_up else read.strip(), respelt=fixes, follow_up=follow_up)
 

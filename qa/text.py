@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 from index.casing import WORD, base
 from index.records import WordCase
 
-from .retriever import stem
+from .retriever import STOPWORDS, stem
 
 DECLINE_TEXT = "The indexed articles don't say."
 
@@ -64,6 +64,33 @@ def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]
         return m.group()
 
     return head + space + WORD.sub(cased, rest)
+
+
+# a word that opens a later sentence of a question, after the sentence's end and any quote or bracket
+# (a sentence's end after a word in lower case or a number: not an initial, "U.S." or "John W. Weeks")
+_LATER_SENTENCE = re.compile(r"(?<=[a-z0-9][.!?])(['\"’”)]*\s+['\"‘“(]*)(" + WORD.pattern + ")")
+
+
+def later_sentences_as_written(question: str, cases: Callable[[Iterable[str]], list[WordCase]], share: float, least: int) -> str:
+    """A question with each word that opens a later sentence ("... a flash estimate for the end of
+    2004. Going by that, how much did the economy grow?") in lower case where the indexed articles
+    write it in lower case (`cases`: the store's word_cases, at least `least` times, capitalised
+    less than `share` of the times): its capital is its place's, as the first word's is, not a
+    name's. A word the articles capitalise ("... Fulham ...") or never write, and a stopword ("What
+    ..."), stay as typed."""
+    starts = [m.group(2) for m in _LATER_SENTENCE.finditer(question)]
+    if not starts:
+        return question
+    known = {c.word: c for c in cases(starts)}
+
+    def as_written(m: re.Match) -> str:
+        word = m.group(2)
+        c = known.get(base(word).lower())
+        lower = (len(word) > 1 and base(word).lower() not in STOPWORDS and c is not None and c.lower >= least
+                 and c.capitalised < share * (c.capitalised + c.lower))
+        return m.group(1) + (word.lower() if lower else word)
+
+    return _LATER_SENTENCE.sub(as_written, question)
 
 
 def _one_slip(word: str) -> set[str]:

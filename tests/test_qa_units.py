@@ -749,6 +749,31 @@ def test_a_question_typed_in_lower_case_is_read_with_the_articles_capitals(tmp_p
     assert qa.standalone("who did middlesbrough beat?", read_capitals=False) == "who did middlesbrough beat?"
 
 
+def test_a_later_sentences_first_word_is_read_as_the_articles_write_it(tmp_path, fast_embedder):
+    from qa.text import later_sentences_as_written
+
+    store = IndexStore(tmp_path / "idx", embedder=fast_embedder)
+    store.add_documents([Document("fr.txt", "France", "The economy grew 2.3% in 2004, going by the flash estimate, and going "
+                                  "further was hard. Fulham fans and Lazio fans met; we saw Fulham and Lazio. Prices were "
+                                  "going up.")])
+
+    def read(q):
+        return later_sentences_as_written(q, store.word_cases, 0.8, 2)
+
+    q = "France put out a flash estimate for 2004. Going by that, how much did it grow?"
+    assert read(q) == "France put out a flash estimate for 2004. going by that, how much did it grow?"
+    assert read("Fulham drew 1-1. Lazio won?") == "Fulham drew 1-1. Lazio won?"  # a name the articles capitalise stays
+    assert read("Going by that, how much?") == "Going by that, how much?"  # the first word is no later sentence's
+    assert read("It fell in the U.S. Going by that?") == "It fell in the U.S. Going by that?"  # after an initial: no sentence's end
+    assert read("It fell. What's the figure?") == "It fell. What's the figure?"  # a question word stays as typed
+    assert read("It fell. Porto won?") == "It fell. Porto won?"  # a word the articles never write
+    # read so, "Going" is no name the passage must mention
+    qa = QA(store=store)
+    assert qa.standalone(q) == read(q)
+    assert missing_names(qa.standalone(q), "The economy grew 2.3% in 2004, the flash estimate says.") == []
+    assert missing_names(q, "The economy grew 2.3% in 2004, the flash estimate says.") == ["Going"]
+
+
 _SLIPS = ("A year for Ericsson. Shares in Ericsson fell as Ericssons past rose. Fans saw Middlesbrough beat Lazio, and "
           "Middlesbrough won. Then Tessa Jowell spoke, and Tessa Jowell left. Both Martin and Marion and Alex, Martin, Marion "
           "and Alex sang. The bank lent. Then Stern spoke and Stern left, so we start now and start again.")
