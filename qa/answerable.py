@@ -287,8 +287,9 @@ def missing_names(question: str, text: str, articles: Callable[[], str] | None =
         # in Melbourne. Who does she play next?"): the story is enough, the passage read may be
         # another part of it; the question proper's own names stay the passage's to mention
         asked = {t for run in _name_runs(proper) for t in run}
-        unsaid = set(missing_names(question, articles()))
-        missing = [t for t in missing if t in asked or t in unsaid]
+        if any(t not in asked for t in missing):
+            unsaid = set(missing_names(question, articles()))
+            missing = [t for t in missing if t in asked or t in unsaid]
     return missing
 
 

@@ -244,9 +244,10 @@ def best_sentences(
     the sentence that names the scheme). Sentences in `skip` are never chosen either (a chunk whose
     reading grounded nothing), but unlike `exclude`'s they were never given: they count as unsaid."""
     asked = _content(support_tokens(question))
+    left_out = [*(exclude or []), *(skip or [])]
     cands = [
         (p, x) for p in passages for x in p.sentences
-        if all(x is not e for e in (exclude or []) + (skip or []))
+        if all(x is not e for e in left_out)
         and any(not any(same_word(w, q) for q in asked) for w in _content(support_tokens(x.text)))
     ]
     if not cands or n <= 0:

@@ -252,15 +252,16 @@ class Retriever:
 
     def opening(self, doc_id: str) -> Hit | None:
         """The article's first chunk, which opens with its lede (None: the article is gone)."""
-        ids = self.store.chunk_ids(doc_id)[:1]
-        return next(iter(self._hits(ids, self.store.chunks(ids), defaultdict(dict), "rerank")), None)  # no stage scored it
+        return self._unscored(self.store.chunk_ids(doc_id)[:1])
 
     def following(self, hit: Hit) -> Hit | None:
         """The chunk after this one in its article (None: it is the last, or the article is gone)."""
         ids = self.store.chunk_ids(hit.doc_id)
-        at = ids.index(hit.chunk_id) if hit.chunk_id in ids else len(ids)
-        after = ids[at + 1 : at + 2]
-        return next(iter(self._hits(after, self.store.chunks(after), defaultdict(dict), "rerank")), None)
+        return self._unscored(ids[ids.index(hit.chunk_id) + 1 :][:1] if hit.chunk_id in ids else [])
+
+    def _unscored(self, ids: list[int]) -> Hit | None:
+        """The first of these chunks as a Hit that no stage scored (None: none of them is stored)."""
+        return next(iter(self._hits(ids, self.store.chunks(ids), defaultdict(dict), "rerank")), None)
 
     def retrieve(self, question: str, s: Settings, encode=None, focus: str | None = None) -> list[Hit]:
         st = self.stages(question, s, depth=s.k, encode=encode, focus=focus)

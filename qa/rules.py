@@ -7,6 +7,7 @@ and listing it in GATE or VERIFY.
 """
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ class MissingNames(Rule):
         if not turn.settings.check_names:
             return None
         text = " ".join(f"{p.hit.title} {p.text}" for p in turn.passages)
-        articles = lambda: turn.articles(turn.passages)  # noqa: E731 - read only when a name needs them
+        articles = functools.cache(lambda: turn.articles(turn.passages))  # read only when a name needs them, and once
         if turn.moved_from is None:
             turn.trace.missing = missing_names(turn.standalone, text, articles)
         else:

@@ -78,17 +78,15 @@ def later_sentences_as_written(question: str, cases: Callable[[Iterable[str]], l
     less than `share` of the times): its capital is its place's, as the first word's is, not a
     name's. A word the articles capitalise ("... Fulham ...") or never write, and a stopword ("What
     ..."), stay as typed."""
-    starts = [m.group(2) for m in _LATER_SENTENCE.finditer(question)]
-    if not starts:
+    starts = {base(m.group(2)).lower() for m in _LATER_SENTENCE.finditer(question)} - STOPWORDS
+    starts = {w for w in starts if len(w) > 1}
+    if not starts:  # none, or only question words ("... squad. What ...?"): the articles are not asked
         return question
-    known = {c.word: c for c in cases(starts)}
+    lower = {c.word for c in cases(starts) if c.lower >= least and c.capitalised < share * (c.capitalised + c.lower)}
 
     def as_written(m: re.Match) -> str:
         word = m.group(2)
-        c = known.get(base(word).lower())
-        lower = (len(word) > 1 and base(word).lower() not in STOPWORDS and c is not None and c.lower >= least
-                 and c.capitalised < share * (c.capitalised + c.lower))
-        return m.group(1) + (word.lower() if lower else word)
+        return m.group(1) + (word.lower() if base(word).lower() in lower else word)
 
     return _LATER_SENTENCE.sub(as_written, question)
 
