@@ -60,6 +60,7 @@ eval: install
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_fresh10.jsonl --out eval/reports/news-fresh10.json
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_fresh11.jsonl --out eval/reports/news-fresh11.json
 	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_fresh12.jsonl --out eval/reports/news-fresh12.json
+	$(PY) -m eval --corpus ../shared/data/news --questions eval/questions/news_fresh13.jsonl --out eval/reports/news-fresh13.json
 	$(PY) -m eval --corpus ../shared/data/rgb_en_fact/corpus --questions ../shared/data/rgb_en_fact/questions.jsonl --out eval/reports/rgb-en-fact.json
 	$(PY) -m eval --corpus ../shared/data/squad/dev-v2.0.json --questions ../shared/data/squad/dev-v2.0.json --limit 2000 --out eval/reports/squad-2000.json
 
