@@ -212,12 +212,40 @@ class QA:
             for _ in self._read(turn, gen, ban_first={gen.last.tokens[0]}):
                 pass
             support = find_support(turn.raw, turn.passages)
+        said = words_said(turn.standalone, support.sentence.text) if support else 0.0
+        if s.look_again and support and support.score >= s.min_support and (turn.trace.confidence or 0.0) < s.second_below and said <= s.look_said:
+            support, said = self._look_again(turn, gen, support, said)
         turn.supports = [support] if support else []
         turn.trace.support = round(support.score, 4) if support else 0.0
-        turn.trace.said = round(words_said(turn.standalone, support.sentence.text), 4) if support else None
+        turn.trace.said = round(said, 4) if support else None
         unsure = (turn.trace.confidence or 0.0) < s.second_below and (turn.trace.said or 0.0) < s.second_said
         if s.second_reader and support and turn.follow_up is None and unsure:
             self._second_opinion(turn, gen)
+
+    def _look_again(self, turn: Turn, gen, first: Support, said: float) -> tuple[Support, float]:
+        """A factoid answer the reader is unsure of, from a sentence that says little of what the
+        question asks (`said`: its share of the question's own words), is read once more with its
+        first token ruled out. Unsure, the reader often takes a name that stands near the
+        question's names in a sentence about something else ("Albert Montanes", whom Nadal plays
+        next, for the man he beat to get there); ruled out, it gives the one the question asks for
+        ("Guillermo Canas"). The second answer is kept only when its sentence says more of the
+        question and the reader is surer of it (a higher mean log-probability); else the first
+        stands, as read. A second look never declines. Returns the answer kept and its `said`."""
+        if not gen.last or not gen.last.tokens:
+            return first, said
+        s, t = turn.settings, turn.trace
+        before = turn.raw, t.raw, t.confidence, t.p_unanswerable
+        for _ in self._read(turn, gen, ban_first={gen.last.tokens[0]}):
+            pass
+        t.looked = t.raw
+        other = find_support(turn.raw, turn.passages)
+        other_said = words_said(turn.standalone, other.sentence.text) if other else 0.0
+        if (other is not None and other.score >= s.min_support and other_said > said
+                and (t.confidence or float("-inf")) > (before[2] or 0.0)
+                and not repeats_the_question(turn.standalone, other.span)):
+            return other, other_said
+        turn.raw, t.raw, t.confidence, t.p_unanswerable = before
+        return first, said
 
     @staticmethod
     def _explain(turn: Turn) -> None:

@@ -90,8 +90,10 @@ class Settings:
     check_numbers: bool = True  # decline a factoid answer when its passage, up to its sentence, never writes a number the question writes
     answer_type: bool = True  # decline a factoid answer without the type its question's form asks for (qa.answer_type: a year, a number, a date ...)
     min_count_similarity: float = 0.25  # decline a "how many" answer whose sentence counts a thing this unlike the question's (embedder cosine; 0: off): right answers' lowest 0.31 ("members"/"online voters"), most near-misses' below (docs/decisions.md)
+    look_again: bool = True  # a factoid answer the reader is unsure of (second_below), from a sentence that says little of the question (look_said), is read once more without it; the other answer is kept when its sentence says more and the reader is surer (docs/decisions.md)
+    look_said: float = 0.25  # ... "little": at most this share of the question's own words (Trace.said; measured on the answers at or below it)
     second_reader: str = ""  # cautious answering: a second reader ("gemma3-270m") reads the passage again when the reader is unsure of a factoid answer, and answers that differ are declined ("": off; it declines more near-misses but loses right answers too: docs/decisions.md)
-    second_below: float = -0.4  # unsure: the reader's mean log-probability below this (news users: -0.35 to -0.5 decline the same near-misses)
+    second_below: float = -0.4  # unsure (a second look, a second reader): the reader's mean log-probability below this (news users: -0.35 to -0.5 decline the same near-misses)
     second_said: float = 0.25  # ... and its sentence holds less than this share of the question's words other than names (its own words: news users' right answers median 0.26, near-misses 0.00; 1.01: whatever it holds)
     second_agree: float = 0.5  # the two answers agree when this share of the shorter one's words is in the other ("13" and "13 points")
     max_unanswerable: float = 1.01  # decline when the model gives "unanswerable" at least this probability (>1: only when it says it)

@@ -56,6 +56,7 @@ class Trace:
     confidence: float | None = None  # mean log-probability of the answer tokens
     p_unanswerable: float | None = None  # the model's probability of saying the passages don't answer
     support: float | None = None  # match of the answer to its evidence (token F1, 1.0 = copied)
+    looked: str = ""  # a second look's reply (read with the first answer ruled out; raw is the reply kept): qa.api.QA._look_again
     said: float | None = None  # share of the question's words other than names in the answer's sentence (a factoid answer)
     second: str | None = None  # the second reader's answer from the same passage (None: not asked)
     second_support: float | None = None  # its match to its best evidence span

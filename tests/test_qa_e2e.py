@@ -144,6 +144,26 @@ def test_an_explanation_the_opening_lacks_is_read_on_in_the_next_chunk(tmp_path)
     assert off.declined and off.trace.declined_by == "support" and not off.trace.read_on
 
 
+def test_an_unsure_answer_from_a_sentence_about_something_else_gets_a_second_look(tmp_path):
+    # the reader first says "Paris", from the sentence on where Clijsters had considered returning,
+    # which says none of the question's own words, and is unsure of it: read again without it, it
+    # says Antwerp, from the sentence the question asks about, and is surer of that
+    qa = _qa_over(tmp_path, "sport/443.txt", "sport/149.txt", "business/297.txt")
+    question = "At which WTA event is Kim Clijsters planning her comeback from the wrist injury?"
+    ans = qa.ask(question)
+    assert not ans.declined and "Antwerp" in ans.short_answer, ans.trace
+    assert ans.trace.looked == ans.trace.raw and ans.trace.said > 0.25
+    assert ans.citations[0].doc_id == "sport-443.txt" and "Antwerp WTA event" in ans.citations[0].quote
+    first = qa.ask(question, look_again=False)
+    assert "Paris" in first.short_answer and first.trace.said <= 0.25 and first.trace.confidence < -0.4
+    assert first.trace.looked == "" and ans.trace.confidence > first.trace.confidence
+    # a second answer the reader is less sure of does not replace the first: "the General", the
+    # Dutch nickname asked for, stands (the question says "nickname", the sentence "referred to as")
+    kept = qa.ask("What was the Dutch nickname for the late coach credited with developing total football?")
+    assert not kept.declined and "General" in kept.short_answer, kept.trace
+    assert kept.trace.looked and kept.trace.looked != kept.trace.raw and kept.trace.said <= 0.25
+
+
 def test_a_misspelt_name_is_read_as_the_article_writes_it_and_the_answer_says_so(qa):
     ans = qa.ask("What's the latest on the Home Office review in Rotheram?")
     assert ans.trace.respelt == {"Rotheram": "Rotherham"} and "Rotherham" in ans.standalone_question
