@@ -209,9 +209,7 @@ class QA:
             # an answer that only repeats the question ("Chelsea" for "Which team did Chelsea
             # beat?"): ask once more with that first token ruled out
             turn.trace.repeated = turn.raw.strip()
-            for _ in self._read(turn, gen, ban_first={gen.last.tokens[0]}):
-                pass
-            support = find_support(turn.raw, turn.passages)
+            support = self._without_first(turn, gen)
         said = words_said(turn.standalone, support.sentence.text) if support else 0.0
         if s.look_again and support and support.score >= s.min_support and (turn.trace.confidence or 0.0) < s.second_below and said <= s.look_said:
             support, said = self._look_again(turn, gen, support, said)
@@ -231,18 +229,13 @@ class QA:
         ("Guillermo Canas"). The second answer is kept only when its sentence says more of the
         question and the reader is surer of it (a higher mean log-probability); else the first
         stands, as read. A second look never declines. Returns the answer kept and its `said`."""
-        if not gen.last or not gen.last.tokens:
-            return first, said
         s, t = turn.settings, turn.trace
         before = turn.raw, t.raw, t.confidence, t.p_unanswerable
-        for _ in self._read(turn, gen, ban_first={gen.last.tokens[0]}):
-            pass
+        other = self._without_first(turn, gen)
         t.looked = t.raw
-        other = find_support(turn.raw, turn.passages)
         other_said = words_said(turn.standalone, other.sentence.text) if other else 0.0
         if (other is not None and other.score >= s.min_support and other_said > said
-                and (t.confidence or float("-inf")) > (before[2] or 0.0)
-                and not repeats_the_question(turn.standalone, other.span)):
+                and (t.confidence or 0.0) > before[2] and not repeats_the_question(turn.standalone, other.span)):
             return other, other_said
         turn.raw, t.raw, t.confidence, t.p_unanswerable = before
         return first, said
@@ -286,9 +279,18 @@ class QA:
         if longer is turn.passages[0]:
             return False
         turn.trace.read_on, turn.read_first, turn.passages = turn.trace.raw, turn.passages[0].sentences, [longer]
-        for _ in self._read(turn, gen):
-            pass
+        self._read_again(turn, gen)
         return True
+
+    def _read_again(self, turn: Turn, gen, ban_first: set[int] | None = None) -> None:
+        """Read once more, not streamed (the first reply was): the new reply replaces it in the turn."""
+        for _ in self._read(turn, gen, ban_first=ban_first):
+            pass
+
+    def _without_first(self, turn: Turn, gen) -> Support | None:
+        """Read once more with the last reply's first token ruled out; the new reply's support."""
+        self._read_again(turn, gen, ban_first={gen.last.tokens[0]})
+        return find_support(turn.raw, turn.passages)
 
     def _lead(self, turn: Turn) -> None:
         """A question after a story's gist ("What happened to ...?", "Tell me about ...") is answered

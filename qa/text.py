@@ -42,6 +42,16 @@ def typed_in_lower_case(question: str) -> bool:
     return not any(c.isupper() for w in question.split()[1:] if not re.fullmatch(r"I(?:['’]\w+)?", w) for c in w)
 
 
+def _a_name(c: WordCase | None, share: float, least: int) -> bool:
+    """The articles write this word capitalised, at least `least` times and `share` of the times case tells."""
+    return bool(c and c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower))
+
+
+def _a_common_word(c: WordCase, share: float, least: int) -> bool:
+    """The articles write this word in lower case, at least `least` times, capitalised less than `share` of the times."""
+    return c.lower >= least and c.capitalised < share * (c.capitalised + c.lower)
+
+
 def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]], share: float, least: int) -> str:
     """A question typed in lower case (typed_in_lower_case) with each later word written as the
     indexed articles write it where they capitalise it (`cases`: the store's word_cases) at least
@@ -59,7 +69,7 @@ def with_capitals(question: str, cases: Callable[[Iterable[str]], list[WordCase]
         c = known.get(stem.lower())
         if len(stem) < 2 or stem.lower() in _PRONOUNS:
             return m.group()
-        if c and c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower):
+        if _a_name(c, share, least):
             return c.form + m.group()[len(stem) :]
         return m.group()
 
@@ -82,7 +92,7 @@ def later_sentences_as_written(question: str, cases: Callable[[Iterable[str]], l
     starts = {w for w in starts if len(w) > 1}
     if not starts:  # none, or only question words ("... squad. What ...?"): the articles are not asked
         return question
-    lower = {c.word for c in cases(starts) if c.lower >= least and c.capitalised < share * (c.capitalised + c.lower)}
+    lower = {c.word for c in cases(starts) if _a_common_word(c, share, least)}
 
     def as_written(m: re.Match) -> str:
         word = m.group(2)
@@ -125,7 +135,7 @@ def respellings(
         near = [c for c in cases(sorted(_one_slip(w.lower()))) if c.capitalised + c.lower >= least and stem(c.word) != stem(w.lower())]
         if lower and len(near) > 1:  # its case tells nothing: "stert" may be "start" or "Stern", so no guess
             continue
-        names = [c for c in near if c.form and c.capitalised >= least and c.capitalised >= share * (c.capitalised + c.lower)]
+        names = [c for c in near if _a_name(c, share, least)]
         counts = sorted((c.capitalised + c.lower for c in names), reverse=True)
         # one name, or one written most (else no guess), and the word is none of the language's
         if names and (len(counts) == 1 or counts[0] > counts[1]) and not known(w):
